@@ -1,0 +1,1 @@
+//! Config → CloudFormation template. Pure: no I/O.
