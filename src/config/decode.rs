@@ -268,6 +268,31 @@ impl<'a> TableReader<'a> {
         Some(v)
     }
 
+    /// Checks the format of a value just read (`Some((message, hint))` is a problem), so that
+    /// format problems are reported together with type problems, before cross-key validation.
+    pub fn checked<T>(
+        &mut self,
+        key: &'static str,
+        value: Option<T>,
+        check: impl Fn(&T) -> Option<(String, &'static str)>,
+    ) -> Option<T> {
+        let v = value?;
+        let Some((message, hint)) = check(&v) else {
+            return Some(v);
+        };
+        let origin = self
+            .node
+            .get(key)
+            .map_or_else(|| self.node.origin.clone(), |e| e.node.origin.clone());
+        let mut p = Problem::new(join(&self.path, key), origin, message);
+        if !hint.is_empty() {
+            p = p.with_hint(hint);
+        }
+        self.problems.push(p);
+        self.failed = true;
+        None
+    }
+
     /// Reports unknown keys; returns false if any field of this table failed to decode.
     pub fn finish(self) -> bool {
         let mut ok = !self.failed;

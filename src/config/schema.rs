@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::decode::{FromNode, TableReader, config_enum};
 use super::problem::Problems;
 use super::tree::Node;
+use super::validate::{is_label, is_region};
 
 config_enum!(SourceProvider, "source provider" {
     CodeCommit = "codecommit", GitHub = "github", S3 = "s3",
@@ -376,11 +377,14 @@ pub fn read_config(root: &Node, problems: &mut Problems) -> Option<Config> {
 
 fn read_project(mut t: TableReader<'_>) -> Option<Project> {
     let company = non_empty(t.optional("company"));
+    let company = t.checked("company", company, name_part);
     let service = t.required(
         "service",
         "name the service, e.g. service = \"orders\"; it starts every resource name",
     );
+    let service = t.checked("service", service, name_part);
     let suffix = non_empty(t.optional("suffix"));
+    let suffix = t.checked("suffix", suffix, name_part);
     let owner = t.or("owner", UNASSIGNED.to_string());
     let cost_center = t.or("cost_center", UNASSIGNED.to_string());
     let ok = t.finish();
@@ -398,6 +402,7 @@ fn read_aws(mut t: TableReader<'_>) -> Option<AwsSettings> {
     let endpoint: Option<String> = req!(t, "endpoint");
     let profile = non_empty(t.optional("profile"));
     let region = req!(t, "region");
+    let region = t.checked("region", region, region_format);
     let max_attempts = t.ranged("max_attempts", 1, 10);
     let connect = t.ranged("connect_timeout_seconds", 1, 300);
     let operation = t.ranged("operation_timeout_seconds", 1, 3600);
@@ -565,10 +570,13 @@ fn read_environments(t: &mut TableReader<'_>) -> Option<Vec<Environment>> {
             continue;
         };
         let name = e.required("name", "each environment needs a name, e.g. \"staging\"");
+        let name = e.checked("name", name, environment_name);
+        let account_id = non_empty(e.optional("account_id"));
+        let region = non_empty(e.optional("region"));
         let env = Environment {
             name: name.unwrap_or_default(),
-            account_id: non_empty(e.optional("account_id")),
-            region: non_empty(e.optional("region")),
+            account_id: e.checked("account_id", account_id, account_format),
+            region: e.checked("region", region, region_format),
             approval: e.or("approval", false),
             review_url: non_empty(e.optional("review_url")),
             approval_message: non_empty(e.optional("approval_message")),
@@ -617,4 +625,40 @@ fn read_security(mut t: TableReader<'_>) -> Option<Security> {
         vpc: vpc?,
     };
     ok.then_some(v)
+}
+
+fn name_part(v: &String) -> Option<(String, &'static str)> {
+    (!is_label(v)).then(|| {
+        (
+            format!("\"{v}\" is not a valid name part"),
+            "use lowercase letters, digits and single hyphens, starting with a letter",
+        )
+    })
+}
+
+fn environment_name(v: &String) -> Option<(String, &'static str)> {
+    (!is_label(v) || v == "cicd").then(|| {
+        (
+            format!("\"{v}\" is not a valid environment name"),
+            "lowercase letters, digits and hyphens; \"cicd\" is reserved for the pipeline's own resources",
+        )
+    })
+}
+
+fn region_format(v: &String) -> Option<(String, &'static str)> {
+    (!is_region(v)).then(|| {
+        (
+            format!("\"{v}\" is not an AWS region"),
+            "for example us-east-1 or eu-west-2",
+        )
+    })
+}
+
+fn account_format(v: &String) -> Option<(String, &'static str)> {
+    (v.len() != 12 || !v.chars().all(|c| c.is_ascii_digit())).then(|| {
+        (
+            format!("\"{v}\" is not a 12-digit AWS account id"),
+            "write it as a quoted string so leading zeros are kept",
+        )
+    })
 }

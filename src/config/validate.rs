@@ -44,7 +44,7 @@ impl Checker<'_> {
     }
 }
 
-fn is_label(s: &str) -> bool {
+pub(crate) fn is_label(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_lowercase())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -52,7 +52,7 @@ fn is_label(s: &str) -> bool {
         && !s.contains("--")
 }
 
-fn is_region(s: &str) -> bool {
+pub(crate) fn is_region(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
@@ -114,23 +114,6 @@ pub fn validate(config: &Config, root: &Node, problems: &mut Problems) {
 }
 
 fn project(config: &Config, c: &mut Checker<'_>) {
-    let p = &config.project;
-    for (key, value) in [
-        ("project.company", p.company.as_deref()),
-        ("project.service", Some(p.service.as_str())),
-        ("project.suffix", p.suffix.as_deref()),
-    ] {
-        if let Some(v) = value.filter(|v| !is_label(v)) {
-            c.at(
-                key,
-                format!("\"{v}\" is not a valid name part"),
-                Some(
-                    "use lowercase letters, digits and single hyphens, starting with a letter"
-                        .into(),
-                ),
-            );
-        }
-    }
     for (k, v) in &config.tags {
         let path = format!("tags.{k}");
         if k.len() > 128 || v.len() > 256 {
@@ -159,13 +142,6 @@ fn aws(config: &Config, c: &mut Checker<'_>) {
             "aws.endpoint",
             format!("unknown endpoint \"{url}\""),
             Some("expected \"embedded\", \"aws\" or an http(s):// URL".into()),
-        );
-    }
-    if !is_region(&a.region) {
-        c.at(
-            "aws.region",
-            format!("\"{}\" is not an AWS region", a.region),
-            Some("for example us-east-1 or eu-west-2".into()),
         );
     }
     if a.endpoint == EndpointSetting::Embedded && a.profile.is_some() && c.user_set("aws.profile") {
@@ -420,29 +396,10 @@ fn environments(config: &Config, c: &mut Checker<'_>) {
     }
     for (i, e) in config.environments.iter().enumerate() {
         let base = format!("environments.{i}");
-        if !is_label(&e.name) || e.name == "cicd" {
-            c.at(&format!("{base}.name"), format!("\"{}\" is not a valid environment name", e.name), Some("lowercase letters, digits and hyphens; \"cicd\" is reserved for the pipeline's own resources".into()));
-        }
         if config.environments[..i].iter().any(|o| o.name == e.name) {
             c.at(
                 &format!("{base}.name"),
                 format!("environment \"{}\" is defined twice", e.name),
-                None,
-            );
-        }
-        if let Some(acct) = &e.account_id
-            && (acct.len() != 12 || !acct.chars().all(|ch| ch.is_ascii_digit()))
-        {
-            c.at(
-                &format!("{base}.account_id"),
-                format!("\"{acct}\" is not a 12-digit AWS account id"),
-                Some("quote it as a string so leading zeros are kept".into()),
-            );
-        }
-        if let Some(r) = e.region.as_deref().filter(|r| !is_region(r)) {
-            c.at(
-                &format!("{base}.region"),
-                format!("\"{r}\" is not an AWS region"),
                 None,
             );
         }

@@ -1,0 +1,216 @@
+//! The real binary: exit codes of every command, `--help`, and config errors before any API call.
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn example() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config.example.toml")
+}
+
+/// The binary in an empty working directory with its own state and XDG dirs, so no
+/// `./pipetui.toml` or user config of the machine can leak in.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::cargo_bin("pipetui").expect("binary");
+        c.current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("PIPETUI_STATE_DIR", self.dir.path().join("state"));
+        c
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+}
+
+#[test]
+fn validate_accepts_the_example() {
+    let s = Sandbox::new();
+    s.cmd()
+        .args(["validate", "--config"])
+        .arg(example())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("is valid"))
+        .stdout(predicate::str::contains("acme-orders-cicd-pipeline"));
+    assert!(
+        s.dir.path().join("state/pipetui.log").is_file(),
+        "log file in the state dir"
+    );
+}
+
+#[test]
+fn validate_lists_all_three_mistakes_and_exits_2() {
+    let s = Sandbox::new();
+    let p = s.write(
+        "pipetui.toml",
+        "[project]\nservice = \"orders\"\n\n[deploy]\nstrategy = \"blue-gren\"\n\n[aws]\nregion = 12\n\n[[environments]]\nname = \"prod\"\naccount_id = \"12345\"\n",
+    );
+    let out = s
+        .cmd()
+        .arg("validate")
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let file = p.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+    assert!(err.contains("3 configuration problems"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{file}:5:12: deploy.strategy: unknown strategy \"blue-gren\""
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:8:10: aws.region: expected a string")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{file}:12:14: environments.0.account_id")),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn user_config_dir_is_found() {
+    let s = Sandbox::new();
+    std::fs::create_dir_all(s.dir.path().join("config/pipetui")).expect("dir");
+    s.write(
+        "config/pipetui/config.toml",
+        "[project]\nservice = \"billing\"\n",
+    );
+    s.cmd()
+        .arg("validate")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "config/pipetui/config.toml is valid",
+        ))
+        .stdout(predicate::str::contains("acme").not())
+        .stdout(predicate::str::contains("billing-cicd-pipeline"));
+}
+
+#[test]
+fn environment_overrides_reach_the_binary() {
+    let s = Sandbox::new();
+    s.cmd()
+        .args(["validate", "--config"])
+        .arg(example())
+        .env("PIPETUI_DEPLOY__STRATEGY", "blue-gren")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "environment variable PIPETUI_DEPLOY__STRATEGY: deploy.strategy: unknown strategy",
+        ));
+}
+
+#[test]
+fn missing_config_file_exits_2() {
+    Sandbox::new()
+        .cmd()
+        .args(["validate", "--config", "nope.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot read config file nope.toml",
+        ));
+}
+
+#[test]
+fn commands_of_later_issues_say_not_available_and_exit_2() {
+    let s = Sandbox::new();
+    for args in [
+        vec![],
+        vec!["console"],
+        vec!["init", "--yes", "--no-tui"],
+        vec!["status", "--output", "json"],
+        vec!["destroy", "--yes"],
+        vec!["emulator", "serve", "--port", "4599"],
+    ] {
+        s.cmd()
+            .args(&args)
+            .arg("--config")
+            .arg(example())
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains("not available yet"));
+    }
+}
+
+#[test]
+fn a_bad_config_stops_every_command_before_any_api_call() {
+    let s = Sandbox::new();
+    let bad = s.write(
+        "bad.toml",
+        "[project]\nservice = \"orders\"\n[aws]\nendpoint = \"aws\"\nregion = \"nowhere\"\n",
+    );
+    for cmd in [
+        "init", "status", "destroy", "console", "template", "validate",
+    ] {
+        s.cmd()
+            .arg(cmd)
+            .arg("--config")
+            .arg(&bad)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("bad.toml:5:10: aws.region"));
+    }
+}
+
+#[test]
+fn help_is_useful_on_every_command() {
+    let s = Sandbox::new();
+    s.cmd()
+        .arg("--help")
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("Log file:"))
+        .stdout(predicate::str::contains("pipetui.log"))
+        .stdout(predicate::str::contains("--read-only"))
+        .stdout(predicate::str::contains("--endpoint-url"));
+    for (args, text) in [
+        (vec!["init", "--help"], "--no-tui"),
+        (vec!["template", "--help"], "--output"),
+        (vec!["validate", "--help"], "line:column"),
+        (vec!["status", "--help"], "json"),
+        (vec!["destroy", "--help"], "--yes"),
+        (vec!["console", "--help"], "console"),
+        (vec!["emulator", "serve", "--help"], "127.0.0.1"),
+    ] {
+        s.cmd()
+            .args(&args)
+            .assert()
+            .code(0)
+            .stdout(predicate::str::contains(text));
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    Sandbox::new().cmd().arg("--no-such-flag").assert().code(2);
+    Sandbox::new()
+        .cmd()
+        .args(["status", "--output", "xml"])
+        .assert()
+        .code(2);
+}
