@@ -2,9 +2,8 @@
 //! line while the full SDK error chain goes to the log.
 
 use std::error::Error as StdError;
-use std::future::Future;
 
-use aws_sdk_codepipeline::config::{Credentials, ProvideCredentials};
+use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -120,13 +119,8 @@ fn chain_text(err: &(dyn StdError + 'static)) -> String {
         .join(": ")
 }
 
-/// The credential provider's reason if `err` was caused by the credential chain.
-///
-/// A failed credential lookup surfaces as a `DispatchFailure` whose
-/// `ConnectorError` is "other" (not io/timeout/user), wrapping the provider's
-/// `CredentialsError`. That type lives in `aws-credential-types`, which we do
-/// not depend on directly, so its type is taken from the output of
-/// `ProvideCredentials` (whose signature names it) and matched by `TypeId`.
+/// The credential provider's reason if `err` was caused by the credential chain: a failed
+/// lookup surfaces as a `DispatchFailure` wrapping the provider's `CredentialsError`.
 fn credentials_failure<E, R>(err: &SdkError<E, R>) -> Option<String>
 where
     E: StdError + 'static,
@@ -135,19 +129,8 @@ where
     if !matches!(err, SdkError::DispatchFailure(_)) {
         return None;
     }
-    let witness = Credentials::new("", "", None, None, "pipetui-type-witness");
-    let witness = witness.provide_credentials();
     let root: &(dyn StdError + 'static) = err;
     sources(root)
-        .find(|e| is_output_error(&witness, *e))
+        .find(|e| e.is::<CredentialsError>())
         .map(chain_text)
-}
-
-/// Whether `err` has the error type of the `Result` that future `F` yields.
-fn is_output_error<F, T, E>(_witness: &F, err: &(dyn StdError + 'static)) -> bool
-where
-    F: Future<Output = Result<T, E>>,
-    E: StdError + 'static,
-{
-    err.is::<E>()
 }
