@@ -1,0 +1,181 @@
+//! Notifications: the encrypted SNS topic, the pipeline state-change rule (through the Lambda
+//! notifier when enabled) and the EventBridge rule that starts the pipeline on a push.
+
+use serde_json::{Value, json};
+
+use super::iam::pipeline_arn;
+use super::{CICD, Ctx, Resource, fns, ids};
+use crate::config::{NameKind, SourceProvider, Trigger};
+
+/// Turns a state-change event into a readable message with a console link.
+const NOTIFIER_CODE: &str = r#"import os
+import boto3
+
+sns = boto3.client("sns")
+
+
+def handler(event, context):
+    detail = event.get("detail", {})
+    pipeline = detail.get("pipeline", "unknown")
+    state = detail.get("state", "UNKNOWN")
+    execution = detail.get("execution-id", "")
+    region = event.get("region", "")
+    url = (
+        f"https://{region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/"
+        f"{pipeline}/executions/{execution}/timeline?region={region}"
+    )
+    sns.publish(
+        TopicArn=os.environ["TOPIC_ARN"],
+        Subject=f"{pipeline}: {state}"[:100],
+        Message=f"Pipeline {pipeline} execution {execution} is {state}.\n{url}\n",
+    )
+    return {"state": state}
+"#;
+
+pub fn render(ctx: &mut Ctx<'_>) {
+    topic(ctx);
+    state_change_rule(ctx);
+    source_trigger(ctx);
+}
+
+fn topic(ctx: &mut Ctx<'_>) {
+    let key = if ctx.customer_kms() {
+        ctx.key_arn()
+    } else {
+        json!("alias/aws/sns")
+    };
+    let subscriptions: Vec<Value> = ctx
+        .config
+        .notifications
+        .emails
+        .iter()
+        .map(|e| json!({ "Endpoint": e, "Protocol": "email" }))
+        .collect();
+    let mut props = json!({
+        "TopicName": ctx.name(NameKind::SnsTopic, CICD, "notifications"),
+        "DisplayName": format!("{} pipeline", ctx.config.project.service),
+        "KmsMasterKeyId": key,
+    });
+    if !subscriptions.is_empty() {
+        props["Subscription"] = Value::Array(subscriptions);
+    }
+    ctx.add(ids::TOPIC, CICD, Resource::new("AWS::SNS::Topic", props));
+    let policy = Resource::new(
+        "AWS::SNS::TopicPolicy",
+        json!({
+            "Topics": [fns::r#ref(ids::TOPIC)],
+            "PolicyDocument": { "Version": "2012-10-17", "Statement": [{
+                "Sid": "ServicesOfThisAccountPublish",
+                "Effect": "Allow",
+                "Principal": { "Service": ["events.amazonaws.com", "codestar-notifications.amazonaws.com", "cloudwatch.amazonaws.com"] },
+                "Action": "sns:Publish",
+                "Resource": fns::r#ref(ids::TOPIC),
+                "Condition": { "StringEquals": { "aws:SourceAccount": fns::r#ref("AWS::AccountId") } }
+            }] },
+        }),
+    );
+    ctx.add("NotificationTopicPolicy", CICD, policy);
+}
+
+fn state_change_rule(ctx: &mut Ctx<'_>) {
+    let n = &ctx.config.notifications;
+    if n.lambda_notifier {
+        let function = Resource::new(
+            "AWS::Lambda::Function",
+            json!({
+                "FunctionName": ctx.name(NameKind::LambdaFunction, CICD, "notifier"),
+                "Description": "Formats pipeline state changes for the notification topic",
+                "Runtime": "python3.12",
+                "Handler": "index.handler",
+                "Role": fns::get_att(ids::NOTIFIER_ROLE, "Arn"),
+                "Code": { "ZipFile": NOTIFIER_CODE },
+                "Timeout": 30,
+                "MemorySize": 128,
+                "Environment": { "Variables": { "TOPIC_ARN": fns::r#ref(ids::TOPIC) } },
+                "LoggingConfig": { "LogGroup": fns::r#ref(ids::NOTIFIER_LOGS), "LogFormat": "Text" },
+            }),
+        );
+        ctx.add(ids::NOTIFIER, CICD, function);
+    }
+    if n.events.is_empty() {
+        return;
+    }
+    let states: Vec<String> = n
+        .events
+        .iter()
+        .map(|e| e.as_str().to_ascii_uppercase())
+        .collect();
+    let target = if n.lambda_notifier {
+        json!({ "Id": "notifier", "Arn": fns::get_att(ids::NOTIFIER, "Arn") })
+    } else {
+        json!({
+            "Id": "topic",
+            "Arn": fns::r#ref(ids::TOPIC),
+            "InputTransformer": {
+                "InputPathsMap": { "pipeline": "$.detail.pipeline", "state": "$.detail.state", "execution": "$.detail.execution-id" },
+                "InputTemplate": "\"Pipeline <pipeline> execution <execution> is <state>.\""
+            }
+        })
+    };
+    let rule = Resource::new(
+        "AWS::Events::Rule",
+        json!({
+            "Name": ctx.name(NameKind::EventRule, CICD, "pipeline-events"),
+            "Description": "Pipeline state changes to the notification topic",
+            "State": "ENABLED",
+            "EventPattern": {
+                "source": ["aws.codepipeline"],
+                "detail-type": ["CodePipeline Pipeline Execution State Change"],
+                "detail": { "pipeline": [fns::r#ref(ids::PIPELINE)], "state": states }
+            },
+            "Targets": [target],
+        }),
+    );
+    ctx.add("PipelineEventsRule", CICD, rule);
+    if n.lambda_notifier {
+        let permission = Resource::new(
+            "AWS::Lambda::Permission",
+            json!({
+                "FunctionName": fns::r#ref(ids::NOTIFIER),
+                "Action": "lambda:InvokeFunction",
+                "Principal": "events.amazonaws.com",
+                "SourceArn": fns::get_att("PipelineEventsRule", "Arn"),
+            }),
+        );
+        ctx.add("NotifierInvokePermission", CICD, permission);
+    }
+}
+
+fn source_trigger(ctx: &mut Ctx<'_>) {
+    let s = &ctx.config.source;
+    if s.trigger != Trigger::Automatic {
+        return;
+    }
+    let pattern = match s.provider {
+        SourceProvider::CodeCommit => json!({
+            "source": ["aws.codecommit"],
+            "detail-type": ["CodeCommit Repository State Change"],
+            "resources": [fns::arn("codecommit", &s.repository)],
+            "detail": { "event": ["referenceCreated", "referenceUpdated"], "referenceType": ["branch"], "referenceName": [s.branch] }
+        }),
+        // Needs EventBridge notifications enabled on the source bucket (it is not this stack's).
+        SourceProvider::S3 => json!({
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": { "bucket": { "name": [s.bucket.clone().unwrap_or_default()] }, "object": { "key": [s.object_key.clone().unwrap_or_default()] } }
+        }),
+        // The CodeStar connection detects pushes itself (DetectChanges).
+        SourceProvider::GitHub => return,
+    };
+    let rule = Resource::new(
+        "AWS::Events::Rule",
+        json!({
+            "Name": ctx.name(NameKind::EventRule, CICD, "source-trigger"),
+            "Description": format!("Starts the pipeline on changes to {}", s.branch),
+            "State": "ENABLED",
+            "EventPattern": pattern,
+            "Targets": [{ "Id": "pipeline", "Arn": pipeline_arn(ctx), "RoleArn": fns::get_att(ids::EVENTS_ROLE, "Arn") }],
+        }),
+    );
+    ctx.add("SourceTriggerRule", CICD, rule);
+}

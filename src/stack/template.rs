@@ -1,0 +1,224 @@
+//! A small typed model of a CloudFormation template, serialised with serde.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::{Value, json};
+
+/// A map that serialises in insertion order, so the template reads top-down like the pipeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderedMap<V> {
+    entries: Vec<(String, V)>,
+}
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V> OrderedMap<V> {
+    /// Inserts or replaces; a replaced entry keeps its original position.
+    pub fn insert(&mut self, key: impl Into<String>, value: V) {
+        let key = key.into();
+        match self.entries.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<V: Serialize> Serialize for OrderedMap<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
+        for (k, v) in &self.entries {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Template {
+    #[serde(rename = "AWSTemplateFormatVersion")]
+    pub format_version: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Parameters", skip_serializing_if = "OrderedMap::is_empty")]
+    pub parameters: OrderedMap<Parameter>,
+    #[serde(rename = "Conditions", skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, Value>,
+    #[serde(rename = "Resources")]
+    pub resources: OrderedMap<Resource>,
+    #[serde(rename = "Outputs", skip_serializing_if = "OrderedMap::is_empty")]
+    pub outputs: OrderedMap<Output>,
+}
+
+impl Template {
+    pub fn new(description: impl Into<String>) -> Self {
+        Self {
+            format_version: "2010-09-09".into(),
+            description: description.into(),
+            parameters: OrderedMap::default(),
+            conditions: BTreeMap::new(),
+            resources: OrderedMap::default(),
+            outputs: OrderedMap::default(),
+        }
+    }
+
+    /// The template as pretty JSON, the form `pipetui template` prints and CloudFormation takes.
+    pub fn to_json_pretty(&self) -> String {
+        // Serialising plain maps, strings and numbers cannot fail; fall back to compact just in case.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+
+    /// The whole template as a JSON value, for structural checks.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Parameter {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(rename = "AllowedPattern", skip_serializing_if = "Option::is_none")]
+    pub allowed_pattern: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Policy {
+    Delete,
+    Retain,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resource {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(rename = "DependsOn", skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    #[serde(rename = "Properties")]
+    pub properties: Value,
+    #[serde(rename = "DeletionPolicy", skip_serializing_if = "Option::is_none")]
+    pub deletion_policy: Option<Policy>,
+    #[serde(
+        rename = "UpdateReplacePolicy",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub update_replace_policy: Option<Policy>,
+}
+
+impl Resource {
+    /// A resource deleted with the stack (the default for everything but retained data).
+    pub fn new(kind: &str, properties: Value) -> Self {
+        Self {
+            kind: kind.into(),
+            condition: None,
+            depends_on: Vec::new(),
+            properties,
+            deletion_policy: Some(Policy::Delete),
+            update_replace_policy: Some(Policy::Delete),
+        }
+    }
+
+    pub fn depends_on(mut self, logical_id: &str) -> Self {
+        if !self.depends_on.iter().any(|d| d == logical_id) {
+            self.depends_on.push(logical_id.into());
+        }
+        self
+    }
+
+    /// Keeps the resource (and its replaced predecessors) when the stack goes.
+    pub fn retained(mut self, retain: bool) -> Self {
+        let p = if retain {
+            Policy::Retain
+        } else {
+            Policy::Delete
+        };
+        self.deletion_policy = Some(p);
+        self.update_replace_policy = Some(p);
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Output {
+    #[serde(rename = "Condition", skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    #[serde(rename = "Description")]
+    pub description: String,
+    #[serde(rename = "Value")]
+    pub value: Value,
+    #[serde(rename = "Export", skip_serializing_if = "Option::is_none")]
+    pub export: Option<Value>,
+}
+
+/// Intrinsic functions as JSON values.
+pub mod fns {
+    use super::*;
+
+    pub fn r#ref(logical_id: &str) -> Value {
+        json!({ "Ref": logical_id })
+    }
+
+    pub fn get_att(logical_id: &str, attribute: &str) -> Value {
+        json!({ "Fn::GetAtt": [logical_id, attribute] })
+    }
+
+    pub fn sub(text: impl Into<String>) -> Value {
+        json!({ "Fn::Sub": text.into() })
+    }
+
+    pub fn sub_with(text: impl Into<String>, vars: Value) -> Value {
+        json!({ "Fn::Sub": [text.into(), vars] })
+    }
+
+    pub fn join(separator: &str, parts: Vec<Value>) -> Value {
+        json!({ "Fn::Join": [separator, parts] })
+    }
+
+    pub fn if_(condition: &str, then: Value, otherwise: Value) -> Value {
+        json!({ "Fn::If": [condition, then, otherwise] })
+    }
+
+    /// The ARN of a resource of this stack's account, region and partition.
+    pub fn arn(service: &str, rest: &str) -> Value {
+        sub(format!(
+            "arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{rest}"
+        ))
+    }
+}
