@@ -143,3 +143,35 @@ impl ConnectionSettings {
         }
     }
 }
+
+/// The `SdkConfig` for the embedded emulator: requests go to it in process, no socket, with
+/// static credentials (the emulator does not check signatures).
+pub fn embedded_sdk_config(
+    emulator: std::sync::Arc<crate::emulator::Emulator>,
+    settings: &ConnectionSettings,
+) -> SdkConfig {
+    let region = settings
+        .region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".to_string());
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::v2026_01_12())
+        .region(Region::new(region))
+        .endpoint_url("http://embedded.pipetui.internal")
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            FALLBACK_KEY,
+            FALLBACK_KEY,
+            None,
+            None,
+            "pipetui-embedded",
+        )))
+        .http_client(crate::emulator::InProcessClient::new(emulator))
+        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(settings.connect_timeout)
+                .operation_timeout(settings.operation_timeout)
+                .build(),
+        )
+        .build()
+}

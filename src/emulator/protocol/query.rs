@@ -1,0 +1,209 @@
+//! awsQuery: form-encoded requests (`Action`, `Version`, `Name.member.N`, `Map.entry.N.key`) and
+//! XML responses wrapped in `<{Op}Response><{Op}Result>`, errors in `<ErrorResponse>`.
+
+use std::collections::BTreeMap;
+
+use quick_xml::Writer;
+use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
+use serde_json::{Map, Value};
+
+use super::value::{as_timestamp, iso8601};
+use super::{ServiceError, ServiceId};
+
+#[derive(Debug, Default)]
+enum Node {
+    #[default]
+    Empty,
+    Leaf(String),
+    Fields(BTreeMap<String, Node>),
+    Items(BTreeMap<usize, Node>),
+}
+
+impl Node {
+    fn insert(&mut self, path: &[&str], value: String) {
+        let Some((head, rest)) = path.split_first() else {
+            *self = Node::Leaf(value);
+            return;
+        };
+        // `member.N` and `entry.N` are list positions; a bare number is one too.
+        if (*head == "member" || *head == "entry")
+            && let Some((idx, rest2)) = rest.split_first()
+            && let Ok(i) = idx.parse::<usize>()
+        {
+            return self.item(i).insert(rest2, value);
+        }
+        if let Ok(i) = head.parse::<usize>() {
+            return self.item(i).insert(rest, value);
+        }
+        if !matches!(self, Node::Fields(_)) {
+            *self = Node::Fields(BTreeMap::new());
+        }
+        if let Node::Fields(f) = self {
+            f.entry((*head).to_string())
+                .or_default()
+                .insert(rest, value);
+        }
+    }
+
+    fn item(&mut self, i: usize) -> &mut Node {
+        if !matches!(self, Node::Items(_)) {
+            *self = Node::Items(BTreeMap::new());
+        }
+        match self {
+            Node::Items(items) => items.entry(i).or_default(),
+            _ => unreachable!("the node was made an Items node just above"),
+        }
+    }
+
+    fn into_json(self) -> Value {
+        match self {
+            Node::Empty => Value::Null,
+            Node::Leaf(s) => Value::String(s),
+            Node::Fields(f) => {
+                Value::Object(f.into_iter().map(|(k, v)| (k, v.into_json())).collect())
+            }
+            Node::Items(items) => {
+                let values: Vec<Value> = items.into_values().map(Node::into_json).collect();
+                // A map is sent as entry.N.key / entry.N.value pairs.
+                let is_map = !values.is_empty()
+                    && values.iter().all(|v| {
+                        v.as_object()
+                            .is_some_and(|o| o.len() <= 2 && o.contains_key("key"))
+                    });
+                if is_map {
+                    let m: Map<String, Value> = values
+                        .into_iter()
+                        .filter_map(|v| {
+                            let k = v.get("key")?.as_str()?.to_string();
+                            Some((k, v.get("value").cloned().unwrap_or(Value::Null)))
+                        })
+                        .collect();
+                    Value::Object(m)
+                } else {
+                    Value::Array(values)
+                }
+            }
+        }
+    }
+}
+
+/// Returns `Action`, `Version` and the other members as nested JSON (scalars as text).
+pub fn decode_form(body: &[u8]) -> (Option<String>, Option<String>, Value) {
+    let mut action = None;
+    let mut version = None;
+    let mut root = Node::Fields(BTreeMap::new());
+    for (k, v) in form_urlencoded::parse(body) {
+        match k.as_ref() {
+            "Action" => action = Some(v.into_owned()),
+            "Version" => version = Some(v.into_owned()),
+            key => {
+                let parts: Vec<&str> = key.split('.').collect();
+                root.insert(&parts, v.into_owned());
+            }
+        }
+    }
+    (action, version, root.into_json())
+}
+
+fn text(w: &mut Writer<Vec<u8>>, name: &str, s: &str) {
+    let _ = w.write_event(Event::Start(BytesStart::new(name)));
+    let _ = w.write_event(Event::Text(BytesText::new(s)));
+    let _ = w.write_event(Event::End(BytesEnd::new(name)));
+}
+
+fn element(w: &mut Writer<Vec<u8>>, name: &str, v: &Value) {
+    if let Some(t) = as_timestamp(v) {
+        return text(w, name, &iso8601(t));
+    }
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => text(w, name, if *b { "true" } else { "false" }),
+        Value::Number(n) => text(w, name, &n.to_string()),
+        Value::String(s) => text(w, name, s),
+        Value::Array(items) => {
+            let _ = w.write_event(Event::Start(BytesStart::new(name)));
+            for i in items {
+                element(w, "member", i);
+            }
+            let _ = w.write_event(Event::End(BytesEnd::new(name)));
+        }
+        Value::Object(m) => {
+            let _ = w.write_event(Event::Start(BytesStart::new(name)));
+            for (k, v) in m {
+                element(w, k, v);
+            }
+            let _ = w.write_event(Event::End(BytesEnd::new(name)));
+        }
+    }
+}
+
+/// `<{Op}Response xmlns=…><{Op}Result>…</{Op}Result><ResponseMetadata>…`.
+pub fn encode_response(service: ServiceId, op: &str, output: &Value, request_id: &str) -> String {
+    let mut w = Writer::new(Vec::new());
+    let root = format!("{op}Response");
+    let mut start = BytesStart::new(root.as_str());
+    start.push_attribute(("xmlns", service.xml_namespace()));
+    let _ = w.write_event(Event::Start(start));
+    if output.as_object().is_some_and(|o| !o.is_empty()) {
+        element(&mut w, &format!("{op}Result"), output);
+    }
+    let _ = w.write_event(Event::Start(BytesStart::new("ResponseMetadata")));
+    text(&mut w, "RequestId", request_id);
+    let _ = w.write_event(Event::End(BytesEnd::new("ResponseMetadata")));
+    let _ = w.write_event(Event::End(BytesEnd::new(root.as_str())));
+    String::from_utf8_lossy(&w.into_inner()).into_owned()
+}
+
+/// `<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>`.
+pub fn encode_error(service: Option<ServiceId>, e: &ServiceError, request_id: &str) -> String {
+    let mut w = Writer::new(Vec::new());
+    let mut start = BytesStart::new("ErrorResponse");
+    if let Some(s) = service {
+        start.push_attribute(("xmlns", s.xml_namespace()));
+    }
+    let _ = w.write_event(Event::Start(start));
+    let _ = w.write_event(Event::Start(BytesStart::new("Error")));
+    text(&mut w, "Type", if e.sender { "Sender" } else { "Receiver" });
+    text(&mut w, "Code", &e.code);
+    text(&mut w, "Message", &e.message);
+    let _ = w.write_event(Event::End(BytesEnd::new("Error")));
+    text(&mut w, "RequestId", request_id);
+    let _ = w.write_event(Event::End(BytesEnd::new("ErrorResponse")));
+    String::from_utf8_lossy(&w.into_inner()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_lists_structures_and_maps() {
+        let body = b"Action=CreateStack&Version=2010-05-15&StackName=s&Parameters.member.1.ParameterKey=A&Parameters.member.1.ParameterValue=1&Parameters.member.2.ParameterKey=B&Capabilities.member.1=CAPABILITY_IAM&Tags.entry.1.key=k&Tags.entry.1.value=v";
+        let (a, v, input) = decode_form(body);
+        assert_eq!(a.as_deref(), Some("CreateStack"));
+        assert_eq!(v.as_deref(), Some("2010-05-15"));
+        assert_eq!(
+            input,
+            serde_json::json!({
+                "StackName": "s",
+                "Parameters": [{"ParameterKey": "A", "ParameterValue": "1"}, {"ParameterKey": "B"}],
+                "Capabilities": ["CAPABILITY_IAM"],
+                "Tags": {"k": "v"}
+            })
+        );
+    }
+
+    #[test]
+    fn response_envelope() {
+        let xml = encode_response(
+            ServiceId::CloudFormation,
+            "DescribeStacks",
+            &serde_json::json!({"Stacks": [{"StackName": "a & b"}]}),
+            "r1",
+        );
+        assert_eq!(
+            xml,
+            "<DescribeStacksResponse xmlns=\"http://cloudformation.amazonaws.com/doc/2010-05-15/\"><DescribeStacksResult><Stacks><member><StackName>a &amp; b</StackName></member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></DescribeStacksResponse>"
+        );
+    }
+}

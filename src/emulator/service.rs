@@ -1,0 +1,40 @@
+//! The service side: one implementation per AWS service, with no HTTP types, answering
+//! protocol-neutral JSON or a [`ServiceError`].
+
+use serde_json::Value;
+
+use super::clock::Clock;
+use super::protocol::{Input, ServiceError, ServiceId};
+use super::store::Store;
+
+/// What a service sees of the emulator while answering one call.
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub clock: &'a Clock,
+    pub account_id: &'a str,
+    pub region: &'a str,
+}
+
+impl Ctx<'_> {
+    /// `arn:aws:{service}:{region}:{account}:{resource}`.
+    pub fn arn(&self, service: &str, resource: &str) -> String {
+        format!(
+            "arn:aws:{service}:{}:{}:{resource}",
+            self.region, self.account_id
+        )
+    }
+}
+
+/// Code a service returns for an operation it does not implement; the protocol layer turns it
+/// into the protocol's own unknown-operation error.
+pub const UNKNOWN_OPERATION: &str = "UnknownOperation";
+
+pub fn unknown_operation(op: &str) -> ServiceError {
+    ServiceError::new(UNKNOWN_OPERATION, format!("Unknown operation {op}"))
+}
+
+pub trait Service: Send + Sync {
+    fn id(&self) -> ServiceId;
+    fn call(&self, ctx: &Ctx<'_>, operation: &str, input: Input<'_>)
+    -> Result<Value, ServiceError>;
+}

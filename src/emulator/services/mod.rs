@@ -1,0 +1,3 @@
+//! One module per AWS service.
+
+pub mod sts;

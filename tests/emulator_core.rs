@@ -1,0 +1,241 @@
+//! The emulator backbone through the real SDK: in-process and over TCP, each protocol's
+//! unknown-operation error, the body limit, and injected faults seen through the SDK's retries.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config, from_sdk};
+use pipetui::emulator::faults::Fault;
+use pipetui::emulator::protocol::ServiceId;
+use pipetui::emulator::{Clock, Emulator, serve};
+
+fn settings(attempts: u32) -> ConnectionSettings {
+    ConnectionSettings {
+        endpoint: Endpoint::Embedded,
+        region: Some("us-east-1".into()),
+        max_attempts: attempts,
+        connect_timeout: Duration::from_secs(2),
+        operation_timeout: Duration::from_secs(10),
+        ..Default::default()
+    }
+}
+
+fn emulator() -> Arc<Emulator> {
+    Emulator::in_memory(Clock::manual(1_767_225_600.0)).expect("emulator")
+}
+
+#[tokio::test]
+async fn sts_answers_in_process() {
+    let emu = emulator();
+    let sts = aws_sdk_sts::Client::new(&embedded_sdk_config(emu.clone(), &settings(1)));
+    let id = sts.get_caller_identity().send().await.expect("identity");
+    assert_eq!(id.account(), Some("000000000000"));
+    assert_eq!(id.arn(), Some("arn:aws:iam::000000000000:user/pipetui"));
+}
+
+#[tokio::test]
+async fn sts_answers_over_tcp_on_loopback_only() {
+    let emu = emulator();
+    let server = serve(emu, 0).await.expect("serve");
+    assert!(server.addr.ip().is_loopback());
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(format!("http://{}", server.addr))
+        .test_credentials()
+        .load()
+        .await;
+    let sts = aws_sdk_sts::Client::new(&conf);
+    let id = sts.get_caller_identity().send().await.expect("identity");
+    assert_eq!(id.account(), Some("000000000000"));
+    server.abort();
+}
+
+/// Sends one raw HTTP/1.1 request and returns (status, headers, body).
+fn raw(
+    addr: std::net::SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("write");
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(out.len());
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        head,
+        out.get(split + 4..).unwrap_or_default().to_vec(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_operations_get_each_protocols_error() {
+    let server = serve(emulator(), 0).await.expect("serve");
+    let addr = server.addr;
+    let (json, query, cbor) = tokio::task::spawn_blocking(move || {
+        let json = raw(
+            addr,
+            "/",
+            &[
+                ("X-Amz-Target", "Logs_20140328.Frobnicate"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            b"{}",
+        );
+        let query = raw(
+            addr,
+            "/",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            b"Action=Frobnicate&Version=2010-05-15",
+        );
+        let cbor = raw(
+            addr,
+            "/service/GraniteServiceVersion20100801/operation/Frobnicate",
+            &[
+                ("Content-Type", "application/cbor"),
+                ("smithy-protocol", "rpc-v2-cbor"),
+            ],
+            &[0xa0],
+        );
+        (json, query, cbor)
+    })
+    .await
+    .expect("join");
+    assert_eq!(json.0, 400);
+    assert!(String::from_utf8_lossy(&json.2).contains("\"__type\":\"UnknownOperationException\""));
+    assert_eq!(query.0, 400);
+    let q = String::from_utf8_lossy(&query.2);
+    assert!(
+        q.contains("<Code>InvalidAction</Code>") && q.contains("<ErrorResponse"),
+        "{q}"
+    );
+    assert_eq!(cbor.0, 404);
+    assert!(
+        cbor.1
+            .to_ascii_lowercase()
+            .contains("smithy-protocol: rpc-v2-cbor"),
+        "{}",
+        cbor.1
+    );
+    assert!(String::from_utf8_lossy(&cbor.2).contains("UnknownOperationException"));
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_bodies_are_refused() {
+    let server = serve(emulator(), 0).await.expect("serve");
+    let addr = server.addr;
+    let big = vec![b' '; pipetui::emulator::protocol::MAX_BODY + 10];
+    let resp = tokio::task::spawn_blocking(move || {
+        raw(
+            addr,
+            "/",
+            &[
+                ("X-Amz-Target", "Logs_20140328.PutLogEvents"),
+                ("Content-Type", "application/x-amz-json-1.1"),
+            ],
+            &big,
+        )
+    })
+    .await
+    .expect("join");
+    assert_eq!(resp.0, 413);
+    assert!(String::from_utf8_lossy(&resp.2).contains("RequestEntityTooLargeException"));
+    server.abort();
+}
+
+#[tokio::test]
+async fn throttling_is_retried_by_the_sdk_then_reported() {
+    let emu = emulator();
+    emu.faults.seed(7);
+    emu.faults.set(
+        ServiceId::Sts,
+        Some("GetCallerIdentity"),
+        Fault {
+            throttle: 1.0,
+            ..Default::default()
+        },
+    );
+    let sts = aws_sdk_sts::Client::new(&embedded_sdk_config(emu.clone(), &settings(3)));
+    let err = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .expect_err("throttled");
+    assert_eq!(
+        emu.requests.load(Ordering::Relaxed),
+        3,
+        "the SDK retried twice"
+    );
+    let msg = from_sdk("GetCallerIdentity", "embedded", err).to_string();
+    assert_eq!(msg, "Throttling: Rate exceeded");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropped_connections_and_server_errors_are_retried() {
+    let emu = emulator();
+    emu.faults.seed(1);
+    emu.faults.set(
+        ServiceId::Sts,
+        None,
+        Fault {
+            drop_connection: 0.3,
+            server_error: 0.2,
+            ..Default::default()
+        },
+    );
+    let sts = aws_sdk_sts::Client::new(&embedded_sdk_config(emu.clone(), &settings(8)));
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        if let Err(e) = sts.get_caller_identity().send().await {
+            failures.push(from_sdk("GetCallerIdentity", "embedded", e).to_string());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "eight attempts ride out 50% faults: {failures:?}"
+    );
+    assert!(
+        emu.requests.load(Ordering::Relaxed) > 5,
+        "some attempts failed and were retried"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn latency_is_added() {
+    let emu = emulator();
+    emu.faults.set(
+        ServiceId::Sts,
+        None,
+        Fault {
+            latency: Duration::from_secs(3),
+            ..Default::default()
+        },
+    );
+    let sts = aws_sdk_sts::Client::new(&embedded_sdk_config(emu, &settings(1)));
+    let started = tokio::time::Instant::now();
+    sts.get_caller_identity().send().await.expect("identity");
+    assert!(started.elapsed() >= Duration::from_secs(3));
+}
