@@ -10,6 +10,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod emulator;
 pub mod logging;
 pub mod paths;
 pub mod stack;

@@ -144,7 +144,6 @@ fn commands_of_later_issues_say_not_available_and_exit_2() {
         vec!["init", "--yes", "--no-tui"],
         vec!["status", "--output", "json"],
         vec!["destroy", "--yes"],
-        vec!["emulator", "serve", "--port", "4599"],
     ] {
         s.cmd()
             .args(&args)
@@ -213,4 +212,48 @@ fn usage_errors_exit_2() {
         .args(["status", "--output", "xml"])
         .assert()
         .code(2);
+}
+
+/// `pipetui emulator serve` answers the real SDK on 127.0.0.1 and keeps its store in the state dir.
+#[test]
+fn emulator_serve_answers_the_sdk_on_loopback() {
+    use std::io::BufRead;
+    let s = Sandbox::new();
+    let bin = assert_cmd::cargo::cargo_bin("pipetui");
+    let mut child = std::process::Command::new(bin)
+        .args(["emulator", "serve", "--port", "0", "--config"])
+        .arg(example())
+        .env("PIPETUI_STATE_DIR", s.dir.path().join("state"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("read");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let account = rt.block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url(&url)
+            .test_credentials()
+            .load()
+            .await;
+        aws_sdk_sts::Client::new(&conf)
+            .get_caller_identity()
+            .send()
+            .await
+            .map(|o| o.account)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(account.expect("identity").as_deref(), Some("000000000000"));
+    assert!(s.dir.path().join("state/emulator.db").is_file());
 }

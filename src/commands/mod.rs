@@ -1,6 +1,7 @@
 //! One function per command. Every command loads and validates the config first, so a bad
 //! config exits 2 before any API call.
 
+mod emulator;
 mod template;
 mod validate;
 
@@ -11,6 +12,7 @@ use crate::config::{self, LoadError, Loaded};
 use crate::{EXIT_USAGE, cli::GlobalArgs};
 
 pub fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
+    let state_dir = cli.global.state_dir();
     let command = cli.command.unwrap_or(Command::Console);
     let loaded = match load(&cli.global) {
         Ok(l) => l,
@@ -23,8 +25,8 @@ pub fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Command::Init(_) => not_yet("pipetui init", "the stack issue"),
         Command::Status(_) => not_yet("pipetui status", "the console issue"),
         Command::Destroy(_) => not_yet("pipetui destroy", "the stack issue"),
-        Command::Emulator(EmulatorCommand::Serve { .. }) => {
-            not_yet("pipetui emulator serve", "the emulator issue")
+        Command::Emulator(EmulatorCommand::Serve { port }) => {
+            emulator::serve_command(&loaded, &state_dir, port)
         }
     }
 }

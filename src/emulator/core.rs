@@ -53,7 +53,11 @@ impl Emulator {
     }
 
     fn with_store(store: Store, clock: Clock) -> Arc<Self> {
-        let list: Vec<Box<dyn Service>> = vec![Box::new(services::sts::Sts)];
+        let list: Vec<Box<dyn Service>> = vec![
+            Box::new(services::sts::Sts),
+            Box::new(services::logs::Logs::default()),
+            Box::new(services::cloudwatch::CloudWatch),
+        ];
         let services = list.into_iter().map(|s| (s.id(), s)).collect();
         Arc::new(Self {
             store,

@@ -43,7 +43,8 @@ pub fn to_wire_json(v: &Value) -> Value {
 
 /// ISO-8601 with milliseconds, as awsQuery responses carry timestamps.
 pub fn iso8601(epoch_seconds: f64) -> String {
-    let nanos = (epoch_seconds * 1e9) as i128;
+    // Rounded to the millisecond: f64 seconds cannot hold nanoseconds exactly.
+    let nanos = (epoch_seconds * 1000.0).round() as i128 * 1_000_000;
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let fmt = time::macros::format_description!(

@@ -1,3 +1,5 @@
 //! One module per AWS service.
 
+pub mod cloudwatch;
+pub mod logs;
 pub mod sts;

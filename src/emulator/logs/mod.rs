@@ -1,0 +1,2 @@
+pub mod filter;
+pub mod tokens;
