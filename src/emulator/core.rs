@@ -123,6 +123,7 @@ impl Emulator {
             clock: &self.clock,
             account_id: ACCOUNT_ID,
             region: &self.region,
+            emulator: self,
         };
         svc.call(&ctx, operation, Input(input))
     }

@@ -13,9 +13,16 @@ pub struct Ctx<'a> {
     pub clock: &'a Clock,
     pub account_id: &'a str,
     pub region: &'a str,
+    pub emulator: &'a super::Emulator,
 }
 
 impl Ctx<'_> {
+    /// Calls another service (CloudFormation materialising a log group, say). Never call it
+    /// inside `store.write`: the store's connection is held there.
+    pub fn call(&self, service: ServiceId, operation: &str, input: &Value) -> Result<Value, ServiceError> {
+        self.emulator.dispatch(service, operation, input)
+    }
+
     /// `arn:aws:{service}:{region}:{account}:{resource}`.
     pub fn arn(&self, service: &str, resource: &str) -> String {
         format!(
