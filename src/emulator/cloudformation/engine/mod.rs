@@ -21,6 +21,8 @@ mod registry;
 mod registry_table;
 mod sub;
 mod template;
+#[cfg(test)]
+mod tests;
 mod validate;
 mod yaml;
 
@@ -35,8 +37,10 @@ pub use conditions::{Conditions, evaluate_conditions};
 pub use graph::{dependencies, dependency_order, references};
 pub use intrinsics::{NoResources, ResourceLookup, Scope, evaluate, evaluate_properties};
 pub use outputs::{EvaluatedOutput, evaluate_outputs};
-pub use params::{ResolvedParam, ResolvedParams, resolve_parameters};
-pub use registry::{Provisioned, Random, RefKind, ResourceSpec, provision, resource_spec};
+pub use params::{MASK, ResolvedParam, ResolvedParams, resolve_parameters};
+pub use registry::{
+    NameStyle, Provisioned, Random, RefKind, ResourceSpec, provision, resource_spec,
+};
 pub use template::{OutputDecl, ParameterDecl, ResourceDecl, Template, parse_template};
 
 /// The code every template problem gets from CloudFormation.

@@ -208,7 +208,7 @@ fn parameter(name: &str, v: &Value) -> Result<ParameterDecl, EngineError> {
     };
     let Some(param_type) = m.get("Type").and_then(scalar_text) else {
         return Err(EngineError::format(format!(
-            "[/Parameters/{name}] 'null' values are not allowed in templates"
+            "[/Parameters/{name}] Every Parameters object must contain a Type member."
         )));
     };
     let number = |k: &str| m.get(k).and_then(|v| scalar_text(v)?.parse::<f64>().ok());

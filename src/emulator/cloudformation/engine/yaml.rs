@@ -41,9 +41,10 @@ const FN_TAGS: &[&str] = &[
 ];
 
 pub(crate) fn parse_body(body: &str) -> Result<Parsed, EngineError> {
-    // AWS tries JSON first; a body starting with `{` is JSON for every template in practice.
+    // AWS tries JSON first, then YAML (a YAML flow mapping also starts with `{`); the JSON
+    // error is the one worth reporting for a body that looks like JSON.
     if body.trim_start().starts_with('{') {
-        parse_json(body)
+        parse_json(body).or_else(|json_err| parse_yaml(body).map_err(|_| json_err))
     } else {
         parse_yaml(body)
     }
@@ -287,7 +288,7 @@ mod tests {
 
     #[test]
     fn malformed_bodies_report_a_location() {
-        let e = parse_body("{\"a\": }").err().map(|e| e.message);
+        let e = parse_body("{\"a\": [}").err().map(|e| e.message);
         assert!(e.is_some_and(|m| m.starts_with("Template format error: JSON not well-formed.")));
         let e = parse_body("a: [1, 2\n").err().map(|e| e.message);
         assert!(e.is_some_and(|m| m.starts_with("Template format error: YAML not well-formed.")));
