@@ -19,7 +19,12 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// Calls another service (CloudFormation materialising a log group, say). Never call it
     /// inside `store.write`: the store's connection is held there.
-    pub fn call(&self, service: ServiceId, operation: &str, input: &Value) -> Result<Value, ServiceError> {
+    pub fn call(
+        &self,
+        service: ServiceId,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value, ServiceError> {
         self.emulator.dispatch(service, operation, input)
     }
 

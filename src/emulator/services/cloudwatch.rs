@@ -119,6 +119,7 @@ fn transition(
         .as_str()
         .unwrap_or("INSUFFICIENT_DATA")
         .to_string();
+    let old_reason = alarm["StateReason"].as_str().unwrap_or("").to_string();
     alarm["StateReason"] = json!(reason);
     match reason_data {
         Some(d) => alarm["StateReasonData"] = json!(d),
@@ -137,7 +138,7 @@ fn transition(
     let name = alarm["AlarmName"].as_str().unwrap_or("").to_string();
     let data = json!({
         "version": "1.0",
-        "oldState": {"stateValue": old},
+        "oldState": {"stateValue": old, "stateReason": old_reason},
         "newState": {"stateValue": state, "stateReason": reason},
     });
     history(
@@ -156,6 +157,10 @@ fn evaluate_alarm(tx: &Tx<'_>, now: f64, mut alarm: Value) -> Result<Value, Serv
     let Some(def) = definition(&alarm) else {
         return Ok(alarm);
     };
+    // A state set by SetAlarmState holds until the next evaluation tick, as on AWS.
+    if alarm["ManualUntil"].as_f64().is_some_and(|t| now < t) {
+        return Ok(alarm);
+    }
     let key = alarm["MetricKey"].as_str().unwrap_or("").to_string();
     let window = def.period as f64 * (f64::from(def.evaluation_periods) + 3.0);
     let points = samples(tx, &key, now - window, now + 1.0)?;
@@ -183,6 +188,7 @@ fn public_alarm(alarm: &Value) -> Value {
     let mut a = alarm.clone();
     if let Some(o) = a.as_object_mut() {
         o.remove("MetricKey");
+        o.remove("ManualUntil");
         for k in [
             "AlarmConfigurationUpdatedTimestamp",
             "StateUpdatedTimestamp",
@@ -300,6 +306,7 @@ impl CloudWatch {
             alarm["Metrics"] = m.clone();
         }
         ctx.store.write(|tx| {
+            let mut verb = "updated";
             match tx.get(SVC, "alarm", name)? {
                 Some(old) => {
                     for k in [
@@ -315,6 +322,7 @@ impl CloudWatch {
                     }
                 }
                 None => {
+                    verb = "created";
                     alarm["StateValue"] = json!("INSUFFICIENT_DATA");
                     alarm["StateReason"] = json!("Unchecked: Initial alarm creation");
                     alarm["StateUpdatedTimestamp"] = json!(now);
@@ -326,8 +334,8 @@ impl CloudWatch {
                 now,
                 name,
                 "ConfigurationUpdate",
-                &format!("Alarm \"{name}\" updated"),
-                json!({"type": "Update"}),
+                &format!("Alarm \"{name}\" {verb}"),
+                json!({"type": if verb == "created" { "Create" } else { "Update" }}),
             )?;
             tx.put(SVC, "alarm", name, &alarm)?;
             evaluate_alarm(tx, now, alarm.clone())?;
@@ -414,6 +422,9 @@ impl CloudWatch {
                 reason,
                 input.str("StateReasonData"),
             )?;
+            // Metric alarms are evaluated once a minute (every period if shorter).
+            let tick = alarm["Period"].as_f64().unwrap_or(60.0).clamp(1.0, 60.0);
+            alarm["ManualUntil"] = json!(((now / tick).floor() + 1.0) * tick);
             tx.put(SVC, "alarm", name, &alarm)
         })?;
         Ok(json!({}))

@@ -174,6 +174,11 @@ impl Logs {
         }
         let prefix = input.str("logGroupNamePrefix").unwrap_or("");
         let pattern = input.str("logGroupNamePattern");
+        if input.str("logGroupNamePrefix").is_some() && pattern.is_some() {
+            return Err(invalid(
+                "LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.",
+            ));
+        }
         let groups: Vec<Value> = ctx
             .store
             .read(|tx| tx.list(SVC, "group"))?
@@ -325,16 +330,25 @@ impl Logs {
             ));
         }
         let group_doc = Self::group(ctx, group)?;
-        let floor = Self::retention_floor(ctx, &group_doc)
-            .unwrap_or(i64::MIN)
-            .max(now - 14 * 86_400_000);
-        let too_old = batch.iter().rposition(|(ts, _)| *ts < floor);
+        // Older than 14 days: "too old"; older than the group's retention: "expired".
+        let too_old = batch
+            .iter()
+            .rposition(|(ts, _)| *ts < now - 14 * 86_400_000);
+        let expired = Self::retention_floor(ctx, &group_doc)
+            .and_then(|floor| batch.iter().rposition(|(ts, _)| *ts < floor));
         let too_new = batch.iter().position(|(ts, _)| *ts > now + 2 * 3_600_000);
-        let accepted_from = too_old.map_or(0, |i| i + 1);
+        let accepted_from = too_old.max(expired).map_or(0, |i| i + 1);
         let accepted_to = too_new.unwrap_or(batch.len());
         let accepted = batch
             .get(accepted_from..accepted_to.max(accepted_from))
             .unwrap_or_default();
+        if let (Some(first), Some(last)) = (accepted.first(), accepted.last())
+            && last.0 - first.0 > 86_400_000
+        {
+            return Err(invalid(
+                "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
+            ));
+        }
         let current = self.events(ctx, &key)?;
         let mut appended = Vec::with_capacity(accepted.len());
         ctx.store.write(|tx| {
@@ -376,10 +390,13 @@ impl Logs {
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, Arc::new(events));
         let mut out = json!({ "nextSequenceToken": format!("{:056}", now) });
-        if too_old.is_some() || too_new.is_some() {
+        if too_old.is_some() || expired.is_some() || too_new.is_some() {
             let mut info = json!({});
             if let Some(i) = too_old {
                 info["tooOldLogEventEndIndex"] = json!(i);
+            }
+            if let Some(i) = expired {
+                info["expiredLogEventEndIndex"] = json!(i);
             }
             if let Some(i) = too_new {
                 info["tooNewLogEventStartIndex"] = json!(i);
@@ -461,9 +478,26 @@ impl Logs {
             }
         }
         matched.sort_by_key(|m| (m.0, m.1));
+        // The first request's startFromHead fixes the direction; descending keys start with 'd'.
+        let descending = match input.str("nextToken") {
+            Some(t) => tokens::decode_opaque(t)
+                .map_err(|e| invalid(e.to_string()))?
+                .starts_with('d'),
+            None => input.bool("startFromHead") == Some(false),
+        };
+        if descending {
+            matched.reverse();
+        }
         let (range, next) = tokens::page_by_key(
             &matched,
-            |m| format!("{:020}-{:020}", m.0, m.1),
+            |m| match descending {
+                true => format!(
+                    "d{:020}-{:020}",
+                    i64::MAX.saturating_sub(m.0),
+                    i64::MAX.saturating_sub(m.1)
+                ),
+                false => format!("{:020}-{:020}", m.0, m.1),
+            },
             input.str("nextToken"),
             limit as usize,
         )
@@ -480,11 +514,8 @@ impl Logs {
                 })
             })
             .collect();
-        let searched: Vec<Value> = streams
-            .iter()
-            .map(|s| json!({"logStreamName": s, "searchedCompletely": true}))
-            .collect();
-        let mut out = json!({ "events": events, "searchedLogStreams": searched });
+        // AWS has returned an empty searchedLogStreams since 2020-05-15.
+        let mut out = json!({ "events": events, "searchedLogStreams": [] });
         if let Some(n) = next {
             out["nextToken"] = json!(n);
         }
