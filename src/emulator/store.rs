@@ -4,8 +4,10 @@
 //! Resources are JSON documents keyed by (service, kind, id); streams of records that only grow
 //! (log events, metric data, stack events, alarm history) are rows of `records`.
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
@@ -23,9 +25,19 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE documents (
      );
      CREATE INDEX records_by_stream ON records (service, stream, ts, seq);"];
 
+/// The documents of one (service, kind), shared with readers without copying.
+pub type Documents = Arc<BTreeMap<String, Arc<Value>>>;
+
+type CacheKey = (String, String);
+/// A document write waiting for its transaction to commit: (service, kind, id, new body or delete).
+type Pending = (String, String, String, Option<Value>);
+
 #[derive(Debug)]
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Write-through cache of whole kinds, filled on first [`Store::documents`] and updated only
+    /// when a transaction commits, so hot reads skip SQLite and JSON parsing.
+    cache: Mutex<HashMap<CacheKey, Documents>>,
 }
 
 fn db_err(e: rusqlite::Error) -> ServiceError {
@@ -66,6 +78,7 @@ impl Store {
         }
         Ok(Self {
             conn: Mutex::new(conn),
+            cache: Mutex::new(HashMap::new()),
         })
     }
 
@@ -82,8 +95,13 @@ impl Store {
     ) -> Result<T, ServiceError> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction().map_err(db_err)?;
-        let out = f(&Tx(&tx))?;
+        let pending = RefCell::new(Vec::new());
+        let out = f(&Tx {
+            conn: &tx,
+            pending: Some(&pending),
+        })?;
         tx.commit().map_err(db_err)?;
+        self.apply(pending.into_inner());
         Ok(out)
     }
 
@@ -93,17 +111,90 @@ impl Store {
         f: impl FnOnce(&Tx<'_>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
         let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        f(&Tx(&conn))
+        f(&Tx {
+            conn: &conn,
+            pending: None,
+        })
+    }
+
+    /// Every document of a kind, from the cache (loaded from SQLite on first use).
+    pub fn documents(&self, service: &str, kind: &str) -> Result<Documents, ServiceError> {
+        let key = (service.to_string(), kind.to_string());
+        if let Some(d) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return Ok(d.clone());
+        }
+        // Loaded under the connection lock, so no commit can slip between the read and the insert.
+        let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = Tx {
+            conn: &conn,
+            pending: None,
+        }
+        .list(service, kind)?;
+        let docs: Documents = Arc::new(rows.into_iter().map(|(id, v)| (id, Arc::new(v))).collect());
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, docs.clone());
+        Ok(docs)
+    }
+
+    /// One document from the cache.
+    pub fn document(
+        &self,
+        service: &str,
+        kind: &str,
+        id: &str,
+    ) -> Result<Option<Arc<Value>>, ServiceError> {
+        Ok(self.documents(service, kind)?.get(id).cloned())
+    }
+
+    fn apply(&self, pending: Vec<Pending>) {
+        if pending.is_empty() {
+            return;
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        for (service, kind, id, body) in pending {
+            if let Some(docs) = cache.get_mut(&(service, kind)) {
+                let docs = Arc::make_mut(docs);
+                match body {
+                    Some(v) => {
+                        docs.insert(id, Arc::new(v));
+                    }
+                    None => {
+                        docs.remove(&id);
+                    }
+                }
+            }
+        }
     }
 }
 
 /// Operations inside a transaction (or a read).
-pub struct Tx<'a>(&'a Connection);
+pub struct Tx<'a> {
+    conn: &'a Connection,
+    pending: Option<&'a RefCell<Vec<Pending>>>,
+}
 
 impl Tx<'_> {
+    fn remember(&self, service: &str, kind: &str, id: &str, body: Option<&Value>) {
+        if let Some(p) = self.pending {
+            p.borrow_mut().push((
+                service.to_string(),
+                kind.to_string(),
+                id.to_string(),
+                body.cloned(),
+            ));
+        }
+    }
+
     pub fn get(&self, service: &str, kind: &str, id: &str) -> Result<Option<Value>, ServiceError> {
         let body: Option<String> = self
-            .0
+            .conn
             .query_row(
                 "SELECT body FROM documents WHERE service = ?1 AND kind = ?2 AND id = ?3",
                 params![service, kind, id],
@@ -121,32 +212,34 @@ impl Tx<'_> {
         id: &str,
         body: &Value,
     ) -> Result<(), ServiceError> {
-        self.0
+        self.conn
             .execute(
                 "INSERT INTO documents (service, kind, id, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (service, kind, id) DO UPDATE SET body = excluded.body",
                 params![service, kind, id, body.to_string()],
             )
             .map_err(db_err)?;
+        self.remember(service, kind, id, Some(body));
         Ok(())
     }
 
     /// Deletes a document; true if it existed.
     pub fn delete(&self, service: &str, kind: &str, id: &str) -> Result<bool, ServiceError> {
         let n = self
-            .0
+            .conn
             .execute(
                 "DELETE FROM documents WHERE service = ?1 AND kind = ?2 AND id = ?3",
                 params![service, kind, id],
             )
             .map_err(db_err)?;
+        self.remember(service, kind, id, None);
         Ok(n > 0)
     }
 
     /// Every document of a kind, ordered by id.
     pub fn list(&self, service: &str, kind: &str) -> Result<Vec<(String, Value)>, ServiceError> {
         let mut stmt = self
-            .0
+            .conn
             .prepare_cached(
                 "SELECT id, body FROM documents WHERE service = ?1 AND kind = ?2 ORDER BY id",
             )
@@ -174,13 +267,13 @@ impl Tx<'_> {
         ts: f64,
         body: &Value,
     ) -> Result<i64, ServiceError> {
-        self.0
+        self.conn
             .execute(
                 "INSERT INTO records (service, stream, ts, body) VALUES (?1, ?2, ?3, ?4)",
                 params![service, stream, ts, body.to_string()],
             )
             .map_err(db_err)?;
-        Ok(self.0.last_insert_rowid())
+        Ok(self.conn.last_insert_rowid())
     }
 
     /// Records of a stream with `from <= ts < to`, in (ts, seq) order.
@@ -192,7 +285,7 @@ impl Tx<'_> {
         to: f64,
     ) -> Result<Vec<Record>, ServiceError> {
         let mut stmt = self
-            .0
+            .conn
             .prepare_cached(
                 "SELECT seq, ts, body FROM records WHERE service = ?1 AND stream = ?2 AND ts >= ?3 AND ts < ?4
                  ORDER BY ts, seq",
@@ -227,11 +320,11 @@ impl Tx<'_> {
         before: Option<f64>,
     ) -> Result<usize, ServiceError> {
         let n = match before {
-            Some(t) => self.0.execute(
+            Some(t) => self.conn.execute(
                 "DELETE FROM records WHERE service = ?1 AND stream = ?2 AND ts < ?3",
                 params![service, stream, t],
             ),
-            None => self.0.execute(
+            None => self.conn.execute(
                 "DELETE FROM records WHERE service = ?1 AND stream = ?2",
                 params![service, stream],
             ),
@@ -268,6 +361,28 @@ mod tests {
             .unwrap();
         assert_eq!(recs.len(), 1);
         assert_eq!(recs[0].body, serde_json::json!("hello"));
+    }
+
+    #[test]
+    fn the_cache_sees_commits_only() {
+        let store = Store::in_memory().unwrap();
+        store
+            .write(|tx| tx.put("s", "k", "1", &serde_json::json!(1)))
+            .unwrap();
+        assert_eq!(store.documents("s", "k").unwrap().len(), 1);
+        let _ = store.write(|tx| {
+            tx.put("s", "k", "2", &serde_json::json!(2))?;
+            Err::<(), _>(ServiceError::validation("no"))
+        });
+        assert_eq!(store.documents("s", "k").unwrap().len(), 1, "rolled back");
+        store
+            .write(|tx| tx.delete("s", "k", "1").map(|_| ()))
+            .unwrap();
+        store
+            .write(|tx| tx.put("s", "k", "3", &serde_json::json!(3)))
+            .unwrap();
+        let docs = store.documents("s", "k").unwrap();
+        assert_eq!(docs.keys().collect::<Vec<_>>(), ["3"]);
     }
 
     #[test]

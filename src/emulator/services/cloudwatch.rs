@@ -169,18 +169,36 @@ fn evaluate_alarm(tx: &Tx<'_>, now: f64, mut alarm: Value) -> Result<Value, Serv
     let Ok(e) = evaluate::evaluate(&def, &points, now, current) else {
         return Ok(alarm);
     };
-    if transition(
+    let changed = transition(
         tx,
         now,
         &mut alarm,
         e.state.as_str(),
         &e.reason,
         Some(&e.reason_data),
-    )? {
+    )?;
+    let tick = tick(now, def.period);
+    if changed || alarm["EvaluatedTick"].as_i64() != Some(tick) {
+        alarm["EvaluatedTick"] = json!(tick);
         let name = alarm["AlarmName"].as_str().unwrap_or("").to_string();
         tx.put(SVC, "alarm", &name, &alarm)?;
     }
     Ok(alarm)
+}
+
+/// The period an instant falls in; an alarm's verdict can only change when it changes or when
+/// its metric receives data (which re-evaluates it at once).
+fn tick(now: f64, period: i64) -> i64 {
+    (now / period.max(1) as f64).floor() as i64
+}
+
+/// Whether a stored alarm needs evaluating at `now`.
+fn is_due(alarm: &Value, now: f64) -> bool {
+    if alarm["ManualUntil"].as_f64().is_some_and(|t| now < t) {
+        return false;
+    }
+    let period = alarm["Period"].as_i64().unwrap_or(60);
+    alarm["EvaluatedTick"].as_i64() != Some(tick(now, period))
 }
 
 /// The alarm as DescribeAlarms returns it (timestamps marked, internal keys removed).
@@ -189,6 +207,7 @@ fn public_alarm(alarm: &Value) -> Value {
     if let Some(o) = a.as_object_mut() {
         o.remove("MetricKey");
         o.remove("ManualUntil");
+        o.remove("EvaluatedTick");
         for k in [
             "AlarmConfigurationUpdatedTimestamp",
             "StateUpdatedTimestamp",
@@ -205,12 +224,12 @@ fn public_alarm(alarm: &Value) -> Value {
     a
 }
 
-fn page(
-    items: Vec<Value>,
+fn page<T: Clone>(
+    items: Vec<T>,
     input: &Input<'_>,
     max_default: i64,
     max: i64,
-) -> Result<(Vec<Value>, Option<String>), ServiceError> {
+) -> Result<(Vec<T>, Option<String>), ServiceError> {
     let limit = input.i64("MaxRecords").unwrap_or(max_default);
     if !(1..=max).contains(&limit) {
         return Err(invalid(format!(
@@ -361,30 +380,45 @@ impl CloudWatch {
         let want_metric = types.is_empty() || types.iter().any(|t| t == "MetricAlarm");
         let action_prefix = input.str("ActionPrefix");
         let now = ctx.clock.now();
-        let alarms = ctx.store.write(|tx| {
-            let mut out = Vec::new();
-            for (name, alarm) in tx.list(SVC, "alarm")? {
-                if (!names.is_empty() && !names.contains(&name))
-                    || prefix.is_some_and(|p| !name.starts_with(p))
-                {
-                    continue;
-                }
-                let alarm = evaluate_alarm(tx, now, alarm)?;
-                if state.is_some_and(|s| alarm["StateValue"] != s) {
-                    continue;
-                }
-                if let Some(p) = action_prefix {
-                    let acts = Input(&alarm).strings("AlarmActions");
-                    if !acts.iter().any(|a| a.starts_with(p)) {
-                        continue;
+        let selected = |name: &str| {
+            (names.is_empty() || names.iter().any(|n| n == name))
+                && prefix.is_none_or(|p| name.starts_with(p))
+        };
+        // Reads come from the store's cache; only alarms whose period has turned are evaluated.
+        let mut docs = ctx.store.documents(SVC, "alarm")?;
+        let due: Vec<String> = docs
+            .iter()
+            .filter(|(name, alarm)| selected(name) && is_due(alarm, now))
+            .map(|(name, _)| name.clone())
+            .collect();
+        if !due.is_empty() {
+            ctx.store.write(|tx| {
+                for name in &due {
+                    if let Some(alarm) = tx.get(SVC, "alarm", name)? {
+                        evaluate_alarm(tx, now, alarm)?;
                     }
                 }
-                out.push(public_alarm(&alarm));
-            }
-            Ok(out)
-        })?;
+                Ok(())
+            })?;
+            docs = ctx.store.documents(SVC, "alarm")?;
+        }
+        let alarms: Vec<&Value> = docs
+            .iter()
+            .filter(|(name, _)| selected(name))
+            .map(|(_, alarm)| alarm.as_ref())
+            .filter(|alarm| state.is_none_or(|s| alarm["StateValue"] == s))
+            .filter(|alarm| {
+                action_prefix.is_none_or(|p| {
+                    Input(alarm)
+                        .strings("AlarmActions")
+                        .iter()
+                        .any(|a| a.starts_with(p))
+                })
+            })
+            .collect();
         let alarms = if want_metric { alarms } else { Vec::new() };
         let (items, next) = page(alarms, &input, 50, 100)?;
+        let items: Vec<Value> = items.into_iter().map(public_alarm).collect();
         let mut out = json!({"MetricAlarms": items, "CompositeAlarms": []});
         if let Some(n) = next {
             out["NextToken"] = json!(n);

@@ -27,10 +27,26 @@ struct Event {
     message: Arc<str>,
 }
 
+/// A stream's events and their (timestamp, seq) keys, which paging searches.
+#[derive(Debug, Clone, Default)]
+struct StreamEvents {
+    keys: Vec<(i64, i64)>,
+    events: Vec<Event>,
+}
+
+impl StreamEvents {
+    fn new(events: Vec<Event>) -> Self {
+        Self {
+            keys: events.iter().map(|e| (e.ts, e.seq)).collect(),
+            events,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Logs {
     /// Stream key → events sorted by (ts, seq); loaded from the store on first use.
-    cache: Mutex<HashMap<String, Arc<Vec<Event>>>>,
+    cache: Mutex<HashMap<String, Arc<StreamEvents>>>,
 }
 
 fn not_found(what: &str) -> ServiceError {
@@ -65,7 +81,7 @@ fn valid_group_name(name: &str) -> bool {
 }
 
 impl Logs {
-    fn events(&self, ctx: &Ctx<'_>, key: &str) -> Result<Arc<Vec<Event>>, ServiceError> {
+    fn events(&self, ctx: &Ctx<'_>, key: &str) -> Result<Arc<StreamEvents>, ServiceError> {
         if let Some(e) = self
             .cache
             .lock()
@@ -90,7 +106,7 @@ impl Logs {
                 message: Arc::from(r.body.get("m").and_then(Value::as_str).unwrap_or("")),
             })
             .collect();
-        let events = Arc::new(events);
+        let events = Arc::new(StreamEvents::new(events));
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -105,9 +121,9 @@ impl Logs {
             .retain(|k, _| !k.starts_with(prefix));
     }
 
-    fn group(ctx: &Ctx<'_>, name: &str) -> Result<Value, ServiceError> {
+    fn group(ctx: &Ctx<'_>, name: &str) -> Result<Arc<Value>, ServiceError> {
         ctx.store
-            .read(|tx| tx.get(SVC, "group", name))?
+            .document(SVC, "group", name)?
             .ok_or_else(|| not_found("log group"))
     }
 
@@ -380,7 +396,7 @@ impl Logs {
             }
             Ok(())
         })?;
-        let mut events = (*current).clone();
+        let mut events = current.events.clone();
         for e in appended {
             let at = events.partition_point(|x| (x.ts, x.seq) <= (e.ts, e.seq));
             events.insert(at, e);
@@ -388,7 +404,7 @@ impl Logs {
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key, Arc::new(events));
+            .insert(key, Arc::new(StreamEvents::new(events)));
         let mut out = json!({ "nextSequenceToken": format!("{:056}", now) });
         if too_old.is_some() || expired.is_some() || too_new.is_some() {
             let mut info = json!({});
@@ -411,7 +427,7 @@ impl Logs {
         let stream = input.required_str("logStreamName")?;
         let key = stream_key(group, stream);
         let group_doc = Self::group(ctx, group)?;
-        if ctx.store.read(|tx| tx.get(SVC, "stream", &key))?.is_none() {
+        if ctx.store.document(SVC, "stream", &key)?.is_none() {
             return Err(not_found("log stream"));
         }
         let all = self.events(ctx, &key)?;
@@ -420,9 +436,8 @@ impl Logs {
             (Some(s), Some(f)) => Some(s.max(f)),
             (s, f) => s.or(f),
         };
-        let keys: Vec<(i64, i64)> = all.iter().map(|e| (e.ts, e.seq)).collect();
         let page = tokens::page(
-            &keys,
+            &all.keys,
             start,
             input.i64("endTime"),
             input.str("nextToken"),
@@ -430,7 +445,7 @@ impl Logs {
             input.bool("startFromHead").unwrap_or(false),
         )
         .map_err(|e| invalid(e.to_string()))?;
-        let events: Vec<Value> = all[page.range]
+        let events: Vec<Value> = all.events[page.range]
             .iter()
             .map(|e| json!({"timestamp": e.ts, "message": &*e.message, "ingestionTime": e.ingestion}))
             .collect();
@@ -471,7 +486,7 @@ impl Logs {
             .collect();
         let mut matched: Vec<(i64, i64, String, Event)> = Vec::new();
         for s in &streams {
-            for e in self.events(ctx, &stream_key(group, s))?.iter() {
+            for e in self.events(ctx, &stream_key(group, s))?.events.iter() {
                 if e.ts >= start && e.ts < end && pattern.matches(&e.message) {
                     matched.push((e.ts, e.seq, s.clone(), e.clone()));
                 }
