@@ -214,11 +214,9 @@ fn usage_errors_exit_2() {
         .code(2);
 }
 
-/// `pipetui emulator serve` answers the real SDK on 127.0.0.1 and keeps its store in the state dir.
-#[test]
-fn emulator_serve_answers_the_sdk_on_loopback() {
+/// Starts `pipetui emulator serve` on a free port; returns the child and its URL.
+fn start_emulator(s: &Sandbox) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let s = Sandbox::new();
     let bin = assert_cmd::cargo::cargo_bin("pipetui");
     let mut child = std::process::Command::new(bin)
         .args(["emulator", "serve", "--port", "0", "--config"])
@@ -238,14 +236,26 @@ fn emulator_serve_answers_the_sdk_on_loopback() {
         .unwrap_or_default()
         .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+    (child, url)
+}
+
+async fn sdk_config(url: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(url)
+        .test_credentials()
+        .load()
+        .await
+}
+
+/// `pipetui emulator serve` answers the real SDK on 127.0.0.1 and keeps its store in the state dir.
+#[test]
+fn emulator_serve_answers_the_sdk_on_loopback() {
+    let s = Sandbox::new();
+    let (mut child, url) = start_emulator(&s);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let account = rt.block_on(async {
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&url)
-            .test_credentials()
-            .load()
-            .await;
+        let conf = sdk_config(&url).await;
         aws_sdk_sts::Client::new(&conf)
             .get_caller_identity()
             .send()
@@ -256,4 +266,59 @@ fn emulator_serve_answers_the_sdk_on_loopback() {
     let _ = child.wait();
     assert_eq!(account.expect("identity").as_deref(), Some("000000000000"));
     assert!(s.dir.path().join("state/emulator.db").is_file());
+}
+
+/// An acknowledged write survives SIGKILL right after the answer, and a restart serves it.
+#[test]
+fn acknowledged_writes_survive_a_kill() {
+    let s = Sandbox::new();
+    let (mut child, url) = start_emulator(&s);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&url).await);
+        logs.create_log_group()
+            .log_group_name("/durable")
+            .send()
+            .await
+            .expect("create group");
+        logs.create_log_stream()
+            .log_group_name("/durable")
+            .log_stream_name("s")
+            .send()
+            .await
+            .expect("create stream");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis() as i64;
+        let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp(now)
+            .message("kept")
+            .build()
+            .expect("event");
+        logs.put_log_events()
+            .log_group_name("/durable")
+            .log_stream_name("s")
+            .log_events(event)
+            .send()
+            .await
+            .expect("put");
+    });
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let (mut child, url) = start_emulator(&s);
+    let events = rt.block_on(async {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&url).await);
+        logs.get_log_events()
+            .log_group_name("/durable")
+            .log_stream_name("s")
+            .start_from_head(true)
+            .send()
+            .await
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let events = events.expect("events after restart");
+    let got: Vec<&str> = events.events().iter().filter_map(|e| e.message()).collect();
+    assert_eq!(got, ["kept"]);
 }
