@@ -57,6 +57,7 @@ impl Emulator {
             Box::new(services::sts::Sts),
             Box::new(services::logs::Logs::default()),
             Box::new(services::cloudwatch::CloudWatch),
+            Box::new(services::cloudformation::CloudFormation::default()),
         ];
         let services = list.into_iter().map(|s| (s.id(), s)).collect();
         Arc::new(Self {

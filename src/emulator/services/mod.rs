@@ -1,5 +1,6 @@
 //! One module per AWS service.
 
+pub mod cloudformation;
 pub mod cloudwatch;
 pub mod logs;
 pub mod sts;
