@@ -93,4 +93,80 @@ try:
 except cw.exceptions.ResourceNotFound:
     check(True, "set-alarm-state on a missing alarm raises ResourceNotFound")
 
+# CloudFormation: create a stack from a template, watch its events, read its outputs; a broken
+# resource rolls the stack back with that resource's own reason.
+cfn = client("cloudformation")
+template = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Env:
+    Type: String
+    AllowedValues: [staging, production]
+Resources:
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: !Sub "/interop/${Env}/${AWS::StackName}"
+      RetentionInDays: 14
+  Errors:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmName: !Join ["-", [!Ref Env, "errors"]]
+      Namespace: Interop
+      MetricName: Errors
+      Statistic: Sum
+      Period: 60
+      EvaluationPeriods: 1
+      Threshold: 1
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+Outputs:
+  LogGroupArn:
+    Value: !GetAtt Logs.Arn
+    Export:
+      Name: interop-logs
+"""
+check(cfn.validate_template(TemplateBody=template)["Parameters"][0]["ParameterKey"] == "Env", "cloudformation validate-template")
+stack_id = cfn.create_stack(StackName="interop", TemplateBody=template, Parameters=[{"ParameterKey": "Env", "ParameterValue": "staging"}])["StackId"]
+stack = None
+deadline = time.time() + 20
+while time.time() < deadline:
+    stack = cfn.describe_stacks(StackName="interop")["Stacks"][0]
+    if not stack["StackStatus"].endswith("IN_PROGRESS"):
+        break
+    time.sleep(0.1)
+check(stack["StackStatus"] == "CREATE_COMPLETE", "cloudformation create-stack reaches CREATE_COMPLETE")
+events = cfn.describe_stack_events(StackName="interop")["StackEvents"]
+check(events[0]["ResourceStatus"] == "CREATE_COMPLETE" and events[0]["LogicalResourceId"] == "interop", "stack events newest first")
+check({e["LogicalResourceId"] for e in events if e["ResourceStatus"] == "CREATE_COMPLETE"} == {"interop", "Logs", "Errors"}, "every resource reported CREATE_COMPLETE")
+outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+check(outputs["LogGroupArn"].endswith(":log-group:/interop/staging/interop:*"), "outputs evaluated (Fn::GetAtt, Fn::Sub)")
+check(logs.describe_log_groups(logGroupNamePrefix="/interop/staging")["logGroups"][0]["retentionInDays"] == 14, "the stack's log group is live in Logs")
+check(cw.describe_alarms(AlarmNames=["staging-errors"])["MetricAlarms"][0]["Threshold"] == 1.0, "the stack's alarm is live in CloudWatch")
+
+broken = template.replace("      MetricName: Errors\n", "")
+cfn.create_stack(StackName="interop-broken", TemplateBody=broken, Parameters=[{"ParameterKey": "Env", "ParameterValue": "production"}])
+deadline = time.time() + 20
+while time.time() < deadline:
+    stack = cfn.describe_stacks(StackName="interop-broken")["Stacks"][0]
+    if stack["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_COMPLETE"):
+        break
+    time.sleep(0.1)
+check(stack["StackStatus"] == "ROLLBACK_COMPLETE", "a failing resource rolls the stack back")
+failed = [e for e in cfn.describe_stack_events(StackName="interop-broken")["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+check(failed and failed[0]["LogicalResourceId"] == "Errors" and "MetricName" in failed[0].get("ResourceStatusReason", ""), "CREATE_FAILED names the resource's own reason")
+try:
+    cfn.describe_stacks(StackName="nope")
+    check(False, "missing stack refused")
+except botocore.exceptions.ClientError as e:
+    check(e.response["Error"]["Code"] == "ValidationError" and "does not exist" in e.response["Error"]["Message"], "describe-stacks of a missing stack: ValidationError")
+cfn.delete_stack(StackName="interop")
+deadline = time.time() + 20
+while time.time() < deadline:
+    stack = cfn.describe_stacks(StackName=stack_id)["Stacks"][0]
+    if stack["StackStatus"] == "DELETE_COMPLETE":
+        break
+    time.sleep(0.1)
+check(stack["StackStatus"] == "DELETE_COMPLETE", "delete-stack removes the stack")
+check(not logs.describe_log_groups(logGroupNamePrefix="/interop/staging")["logGroups"], "and its log group")
+
 print(json.dumps({"protocol_of_cloudwatch": cw.meta.service_model.protocol}))
