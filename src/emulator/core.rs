@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::clock::Clock;
 use super::faults::{Faults, Injected};
-use super::protocol::{self, HttpRequest, HttpResponse, Input, Protocol, ServiceError, ServiceId};
+use super::protocol::{
+    self, HttpRequest, HttpResponse, Input, Output, Protocol, ServiceError, ServiceId,
+};
 use super::service::{Ctx, Service, UNKNOWN_OPERATION};
 use super::services;
 use super::store::Store;
@@ -56,7 +58,7 @@ impl Emulator {
         let list: Vec<Box<dyn Service>> = vec![
             Box::new(services::sts::Sts),
             Box::new(services::logs::Logs::default()),
-            Box::new(services::cloudwatch::CloudWatch),
+            Box::new(services::cloudwatch::CloudWatch::default()),
             Box::new(services::cloudformation::CloudFormation::default()),
         ];
         let services = list.into_iter().map(|s| (s.id(), s)).collect();
@@ -94,7 +96,7 @@ impl Emulator {
         let result = match injected {
             Injected::Drop => return None,
             Injected::Error(e) => Err(e),
-            Injected::None => self.dispatch(call.service, &call.operation, &call.input),
+            Injected::None => self.answer(call.service, &call.operation, &call.input),
         };
         Some(match result {
             Ok(output) => protocol::encode_ok(&call, &output, &request_id),
@@ -113,6 +115,26 @@ impl Emulator {
         operation: &str,
         input: &serde_json::Value,
     ) -> Result<serde_json::Value, ServiceError> {
+        self.with_service(service, |svc, ctx| svc.call(ctx, operation, Input(input)))
+    }
+
+    /// A service's answer for the wire.
+    fn answer(
+        &self,
+        service: ServiceId,
+        operation: &str,
+        input: &serde_json::Value,
+    ) -> Result<Output, ServiceError> {
+        self.with_service(service, |svc, ctx| {
+            svc.call_output(ctx, operation, Input(input))
+        })
+    }
+
+    fn with_service<T>(
+        &self,
+        service: ServiceId,
+        f: impl FnOnce(&dyn Service, &Ctx<'_>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
         let Some(svc) = self.services.get(&service) else {
             return Err(ServiceError::new(
                 UNKNOWN_OPERATION,
@@ -126,7 +148,7 @@ impl Emulator {
             region: &self.region,
             emulator: self,
         };
-        svc.call(&ctx, operation, Input(input))
+        f(svc.as_ref(), &ctx)
     }
 }
 

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::clock::Clock;
-use super::protocol::{Input, ServiceError, ServiceId};
+use super::protocol::{Input, Output, ServiceError, ServiceId};
 use super::store::Store;
 
 /// What a service sees of the emulator while answering one call.
@@ -49,4 +49,14 @@ pub trait Service: Send + Sync {
     fn id(&self) -> ServiceId;
     fn call(&self, ctx: &Ctx<'_>, operation: &str, input: Input<'_>)
     -> Result<Value, ServiceError>;
+
+    /// The answer for the wire; a service overrides it to share cached items with the encoder.
+    fn call_output(
+        &self,
+        ctx: &Ctx<'_>,
+        operation: &str,
+        input: Input<'_>,
+    ) -> Result<Output, ServiceError> {
+        self.call(ctx, operation, input).map(Output::from)
+    }
 }

@@ -6,7 +6,7 @@ use minicbor::data::{Tag, Type};
 use minicbor::{Decoder, Encoder};
 use serde_json::{Map, Number, Value};
 
-use super::value::as_timestamp;
+use super::value::{Output, as_timestamp};
 
 const EPOCH_TAG: u64 = 1;
 const MAX_DEPTH: usize = 64;
@@ -117,6 +117,31 @@ fn item(d: &mut Decoder<'_>, depth: usize) -> Result<Value, String> {
     })
 }
 
+/// Encodes a service's [`Output`], writing shared items in place.
+pub fn encode_output(out: &Output) -> Vec<u8> {
+    let Some((key, items)) = &out.shared else {
+        return encode(&out.value);
+    };
+    let mut e = Encoder::new(Vec::new());
+    let empty = serde_json::Map::new();
+    let fields = out.value.as_object().unwrap_or(&empty);
+    let present = fields.values().filter(|v| !v.is_null()).count() as u64;
+    // Writing into a Vec cannot fail.
+    let _ = (|| -> Result<(), minicbor::encode::Error<std::convert::Infallible>> {
+        e.map(present + 1)?;
+        for (k, v) in fields.iter().filter(|(_, v)| !v.is_null()) {
+            e.str(k)?;
+            write(&mut e, v)?;
+        }
+        e.str(key)?.array(items.len() as u64)?;
+        for item in items {
+            write(&mut e, item)?;
+        }
+        Ok(())
+    })();
+    e.into_writer()
+}
+
 /// Encodes protocol-neutral JSON output as CBOR.
 pub fn encode(v: &Value) -> Vec<u8> {
     let mut e = Encoder::new(Vec::new());
@@ -159,9 +184,8 @@ fn write(
             }
         }
         Value::Object(m) => {
-            let present: Vec<_> = m.iter().filter(|(_, v)| !v.is_null()).collect();
-            e.map(present.len() as u64)?;
-            for (k, v) in present {
+            e.map(m.values().filter(|v| !v.is_null()).count() as u64)?;
+            for (k, v) in m.iter().filter(|(_, v)| !v.is_null()) {
                 e.str(k)?;
                 write(e, v)?;
             }

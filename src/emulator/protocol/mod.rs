@@ -11,7 +11,7 @@ pub mod value;
 
 use serde_json::Value;
 
-pub use value::{Input, ts};
+pub use value::{Input, Output, ts};
 
 /// Largest request body accepted (PutLogEvents allows 1 MiB, templates 1 MB by URL).
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -349,7 +349,7 @@ fn httpdate_now() -> String {
 }
 
 /// Encodes a successful answer in the protocol of the request.
-pub fn encode_ok(call: &Call, output: &Value, request_id: &str) -> HttpResponse {
+pub fn encode_ok(call: &Call, output: &Output, request_id: &str) -> HttpResponse {
     let mut headers = base_headers(request_id);
     let body = match call.protocol {
         Protocol::AwsJson11 | Protocol::AwsJson10 => {
@@ -362,7 +362,7 @@ pub fn encode_ok(call: &Call, output: &Value, request_id: &str) -> HttpResponse 
                 "Content-Type".into(),
                 format!("application/x-amz-json-{ct}"),
             ));
-            serde_json::to_vec(&value::to_wire_json(output)).unwrap_or_else(|_| b"{}".to_vec())
+            serde_json::to_vec(&value::WireOutput(output)).unwrap_or_else(|_| b"{}".to_vec())
         }
         Protocol::AwsQuery => {
             headers.push(("Content-Type".into(), "text/xml".into()));
@@ -371,7 +371,7 @@ pub fn encode_ok(call: &Call, output: &Value, request_id: &str) -> HttpResponse 
         Protocol::RpcV2Cbor => {
             headers.push(("Content-Type".into(), "application/cbor".into()));
             headers.push(("smithy-protocol".into(), "rpc-v2-cbor".into()));
-            cbor::encode(output)
+            cbor::encode_output(output)
         }
     };
     HttpResponse {

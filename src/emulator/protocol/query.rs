@@ -7,7 +7,7 @@ use quick_xml::Writer;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use serde_json::{Map, Value};
 
-use super::value::{as_timestamp, iso8601};
+use super::value::{Output, as_timestamp, iso8601};
 use super::{ServiceError, ServiceId};
 
 #[derive(Debug, Default)]
@@ -138,14 +138,28 @@ fn element(w: &mut Writer<Vec<u8>>, name: &str, v: &Value) {
 }
 
 /// `<{Op}Response xmlns=…><{Op}Result>…</{Op}Result><ResponseMetadata>…`.
-pub fn encode_response(service: ServiceId, op: &str, output: &Value, request_id: &str) -> String {
+pub fn encode_response(service: ServiceId, op: &str, output: &Output, request_id: &str) -> String {
     let mut w = Writer::new(Vec::new());
     let root = format!("{op}Response");
     let mut start = BytesStart::new(root.as_str());
     start.push_attribute(("xmlns", service.xml_namespace()));
     let _ = w.write_event(Event::Start(start));
-    if output.as_object().is_some_and(|o| !o.is_empty()) {
-        element(&mut w, &format!("{op}Result"), output);
+    if !output.is_empty() {
+        let result = format!("{op}Result");
+        let _ = w.write_event(Event::Start(BytesStart::new(result.as_str())));
+        if let Some(fields) = output.value.as_object() {
+            for (k, v) in fields {
+                element(&mut w, k, v);
+            }
+        }
+        if let Some((key, items)) = &output.shared {
+            let _ = w.write_event(Event::Start(BytesStart::new(*key)));
+            for item in items {
+                element(&mut w, "member", item);
+            }
+            let _ = w.write_event(Event::End(BytesEnd::new(*key)));
+        }
+        let _ = w.write_event(Event::End(BytesEnd::new(result.as_str())));
     }
     let _ = w.write_event(Event::Start(BytesStart::new("ResponseMetadata")));
     text(&mut w, "RequestId", request_id);
@@ -198,7 +212,7 @@ mod tests {
         let xml = encode_response(
             ServiceId::CloudFormation,
             "DescribeStacks",
-            &serde_json::json!({"Stacks": [{"StackName": "a & b"}]}),
+            &serde_json::json!({"Stacks": [{"StackName": "a & b"}]}).into(),
             "r1",
         );
         assert_eq!(

@@ -3,6 +3,8 @@
 //! tag 1 in CBOR). Input accessors accept what any protocol delivers (awsQuery sends every
 //! scalar as text).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 
 use super::ServiceError;
@@ -21,6 +23,91 @@ pub fn as_timestamp(v: &Value) -> Option<f64> {
     match v {
         Value::Object(m) if m.len() == 1 => m.get(TS_KEY).and_then(Value::as_f64),
         _ => None,
+    }
+}
+
+/// A service's answer: JSON, plus optionally one top-level list whose items are shared with a
+/// cache and written by the encoders without being copied (DescribeAlarms' hot path).
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    pub value: Value,
+    pub shared: Option<(&'static str, Vec<Arc<Value>>)>,
+}
+
+impl From<Value> for Output {
+    fn from(value: Value) -> Self {
+        Self {
+            value,
+            shared: None,
+        }
+    }
+}
+
+impl Output {
+    /// The whole answer as one JSON value (copies the shared items).
+    pub fn into_value(self) -> Value {
+        let mut value = self.value;
+        if let (Some((key, items)), Some(o)) = (self.shared, value.as_object_mut()) {
+            let items = items.into_iter().map(|a| (*a).clone()).collect();
+            o.insert(key.to_string(), Value::Array(items));
+        }
+        value
+    }
+
+    /// True when the answer has no members (awsQuery then writes no `<Result>`).
+    pub fn is_empty(&self) -> bool {
+        self.shared.is_none() && self.value.as_object().is_none_or(|o| o.is_empty())
+    }
+}
+
+/// [`WireJson`] for a whole [`Output`].
+pub struct WireOutput<'a>(pub &'a Output);
+
+impl serde::Serialize for WireOutput<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let Some((key, items)) = &self.0.shared else {
+            return WireJson(&self.0.value).serialize(s);
+        };
+        let mut map = s.serialize_map(None)?;
+        if let Some(o) = self.0.value.as_object() {
+            for (k, v) in o.iter().filter(|(_, v)| !v.is_null()) {
+                map.serialize_entry(k, &WireJson(v))?;
+            }
+        }
+        let list: Vec<WireJson<'_>> = items.iter().map(|a| WireJson(a)).collect();
+        map.serialize_entry(key, &list)?;
+        map.end()
+    }
+}
+
+/// Serialises output as awsJson without copying it: timestamps become epoch-second numbers and
+/// nulls are left out.
+pub struct WireJson<'a>(pub &'a Value);
+
+impl serde::Serialize for WireJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        if let Some(t) = as_timestamp(self.0) {
+            return s.serialize_f64(t);
+        }
+        match self.0 {
+            Value::Object(m) => {
+                let mut map = s.serialize_map(None)?;
+                for (k, v) in m.iter().filter(|(_, v)| !v.is_null()) {
+                    map.serialize_entry(k, &WireJson(v))?;
+                }
+                map.end()
+            }
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(&WireJson(v))?;
+                }
+                seq.end()
+            }
+            other => other.serialize(s),
+        }
     }
 }
 

@@ -8,9 +8,11 @@ use serde_json::{Value, json};
 use crate::emulator::cloudwatch::evaluate::{
     self, AlarmDefinition, ComparisonOperator, Sample, StateValue, Statistic, TreatMissingData,
 };
-use crate::emulator::protocol::{Input, ServiceError, ServiceId, ts};
+use crate::emulator::protocol::{Input, Output, ServiceError, ServiceId, ts};
 use crate::emulator::service::{Ctx, Service, unknown_operation};
-use crate::emulator::store::Tx;
+use crate::emulator::store::{Documents, Tx};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 const SVC: &str = "cloudwatch";
 
@@ -203,25 +205,29 @@ fn is_due(alarm: &Value, now: f64) -> bool {
 
 /// The alarm as DescribeAlarms returns it (timestamps marked, internal keys removed).
 fn public_alarm(alarm: &Value) -> Value {
-    let mut a = alarm.clone();
-    if let Some(o) = a.as_object_mut() {
-        o.remove("MetricKey");
-        o.remove("ManualUntil");
-        o.remove("EvaluatedTick");
-        for k in [
-            "AlarmConfigurationUpdatedTimestamp",
-            "StateUpdatedTimestamp",
-            "StateTransitionedTimestamp",
-        ] {
-            if let Some(t) = o.get(k).and_then(Value::as_f64) {
-                o.insert(k.to_string(), ts(t));
-            }
+    const INTERNAL: [&str; 3] = ["MetricKey", "ManualUntil", "EvaluatedTick"];
+    const TIMESTAMPS: [&str; 3] = [
+        "AlarmConfigurationUpdatedTimestamp",
+        "StateUpdatedTimestamp",
+        "StateTransitionedTimestamp",
+    ];
+    let Some(source) = alarm.as_object() else {
+        return alarm.clone();
+    };
+    // One pass over the stored map: internal keys skipped, timestamps marked, no clone-then-edit.
+    let mut out = serde_json::Map::new();
+    for (k, v) in source {
+        if INTERNAL.contains(&k.as_str()) {
+            continue;
         }
-        if let Some(t) = o.get("Threshold").and_then(Value::as_f64) {
-            o.insert("Threshold".into(), json!(t));
-        }
+        let value = match v.as_f64() {
+            Some(t) if TIMESTAMPS.contains(&k.as_str()) => ts(t),
+            Some(t) if k == "Threshold" => json!(t),
+            _ => v.clone(),
+        };
+        out.insert(k.clone(), value);
     }
-    a
+    Value::Object(out)
 }
 
 fn page<T: Clone>(
@@ -250,9 +256,54 @@ fn page<T: Clone>(
     Ok((items.get(start..end).unwrap_or_default().to_vec(), next))
 }
 
-pub struct CloudWatch;
+/// (stored document it was made from, public form)
+type PublicForm = (Arc<Value>, Arc<Value>);
+
+/// DescribeAlarms is the console's most frequent call, so its work is remembered between calls.
+#[derive(Default)]
+pub struct CloudWatch {
+    /// Each alarm's public form, tagged with the stored document it was made from (a write
+    /// replaces the document's `Arc`, which invalidates the entry).
+    public: Mutex<HashMap<String, PublicForm>>,
+    /// No alarm is due before this instant, as long as the alarm documents are these.
+    quiet_until: Mutex<Option<(Documents, f64)>>,
+}
 
 impl CloudWatch {
+    /// The alarm's public form, made once per stored version.
+    fn public(&self, name: &str, stored: &Arc<Value>) -> Arc<Value> {
+        let mut cache = self.public.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((source, public)) = cache.get(name)
+            && Arc::ptr_eq(source, stored)
+        {
+            return public.clone();
+        }
+        let public = Arc::new(public_alarm(stored));
+        cache.insert(name.to_string(), (stored.clone(), public.clone()));
+        public
+    }
+
+    /// True when no alarm can be due: same documents as the last full scan, before the earliest
+    /// next period boundary.
+    fn quiet(&self, docs: &Documents, now: f64) -> bool {
+        let q = self.quiet_until.lock().unwrap_or_else(|p| p.into_inner());
+        q.as_ref()
+            .is_some_and(|(seen, until)| Arc::ptr_eq(seen, docs) && now < *until)
+    }
+
+    fn remember_quiet(&self, docs: &Documents) {
+        let until = docs
+            .values()
+            .filter_map(|a| {
+                let period = a["Period"].as_i64()?.max(1);
+                let manual = a["ManualUntil"].as_f64().unwrap_or(f64::MIN);
+                let next_tick = (a["EvaluatedTick"].as_i64()? + 1) as f64 * period as f64;
+                Some(next_tick.max(manual))
+            })
+            .fold(f64::INFINITY, f64::min);
+        *self.quiet_until.lock().unwrap_or_else(|p| p.into_inner()) = Some((docs.clone(), until));
+    }
+
     fn put_metric_alarm(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
         let name = input.str("AlarmName").ok_or_else(|| missing("AlarmName"))?;
         let namespace = input.str("Namespace").unwrap_or("");
@@ -363,7 +414,7 @@ impl CloudWatch {
         Ok(json!({}))
     }
 
-    fn describe_alarms(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
+    fn describe_alarms(&self, ctx: &Ctx<'_>, input: Input<'_>) -> Result<Output, ServiceError> {
         let names = input.strings("AlarmNames");
         let prefix = input.str("AlarmNamePrefix");
         if !names.is_empty() && prefix.is_some() {
@@ -386,28 +437,32 @@ impl CloudWatch {
         };
         // Reads come from the store's cache; only alarms whose period has turned are evaluated.
         let mut docs = ctx.store.documents(SVC, "alarm")?;
-        let due: Vec<String> = docs
-            .iter()
-            .filter(|(name, alarm)| selected(name) && is_due(alarm, now))
-            .map(|(name, _)| name.clone())
-            .collect();
-        if !due.is_empty() {
-            ctx.store.write(|tx| {
-                for name in &due {
-                    if let Some(alarm) = tx.get(SVC, "alarm", name)? {
-                        evaluate_alarm(tx, now, alarm)?;
+        if !self.quiet(&docs, now) {
+            let due: Vec<String> = docs
+                .iter()
+                .filter(|(name, alarm)| selected(name) && is_due(alarm, now))
+                .map(|(name, _)| name.clone())
+                .collect();
+            if !due.is_empty() {
+                ctx.store.write(|tx| {
+                    for name in &due {
+                        if let Some(alarm) = tx.get(SVC, "alarm", name)? {
+                            evaluate_alarm(tx, now, alarm)?;
+                        }
                     }
-                }
-                Ok(())
-            })?;
-            docs = ctx.store.documents(SVC, "alarm")?;
+                    Ok(())
+                })?;
+                docs = ctx.store.documents(SVC, "alarm")?;
+            }
+            if names.is_empty() && prefix.is_none() {
+                self.remember_quiet(&docs);
+            }
         }
-        let alarms: Vec<&Value> = docs
+        let alarms: Vec<(&String, &Arc<Value>)> = docs
             .iter()
             .filter(|(name, _)| selected(name))
-            .map(|(_, alarm)| alarm.as_ref())
-            .filter(|alarm| state.is_none_or(|s| alarm["StateValue"] == s))
-            .filter(|alarm| {
+            .filter(|(_, alarm)| state.is_none_or(|s| alarm["StateValue"] == s))
+            .filter(|(_, alarm)| {
                 action_prefix.is_none_or(|p| {
                     Input(alarm)
                         .strings("AlarmActions")
@@ -418,12 +473,19 @@ impl CloudWatch {
             .collect();
         let alarms = if want_metric { alarms } else { Vec::new() };
         let (items, next) = page(alarms, &input, 50, 100)?;
-        let items: Vec<Value> = items.into_iter().map(public_alarm).collect();
-        let mut out = json!({"MetricAlarms": items, "CompositeAlarms": []});
+        // The alarms' public forms are shared with the encoder, not copied into the answer.
+        let shared = items
+            .into_iter()
+            .map(|(name, a)| self.public(name, a))
+            .collect();
+        let mut out = json!({"CompositeAlarms": []});
         if let Some(n) = next {
-            out["NextToken"] = json!(n);
+            out["NextToken"] = Value::String(n);
         }
-        Ok(out)
+        Ok(Output {
+            value: out,
+            shared: Some(("MetricAlarms", shared)),
+        })
     }
 
     fn set_alarm_state(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
@@ -839,6 +901,18 @@ impl Service for CloudWatch {
         ServiceId::CloudWatch
     }
 
+    fn call_output(
+        &self,
+        ctx: &Ctx<'_>,
+        operation: &str,
+        input: Input<'_>,
+    ) -> Result<Output, ServiceError> {
+        match operation {
+            "DescribeAlarms" => self.describe_alarms(ctx, input),
+            op => self.call(ctx, op, input).map(Output::from),
+        }
+    }
+
     fn call(
         &self,
         ctx: &Ctx<'_>,
@@ -847,7 +921,7 @@ impl Service for CloudWatch {
     ) -> Result<Value, ServiceError> {
         match operation {
             "PutMetricAlarm" => Self::put_metric_alarm(ctx, input),
-            "DescribeAlarms" => Self::describe_alarms(ctx, input),
+            "DescribeAlarms" => self.describe_alarms(ctx, input).map(Output::into_value),
             "DeleteAlarms" => Self::delete_alarms(ctx, input),
             "SetAlarmState" => Self::set_alarm_state(ctx, input),
             "DescribeAlarmHistory" => Self::describe_alarm_history(ctx, input),

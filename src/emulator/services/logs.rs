@@ -449,11 +449,18 @@ impl Logs {
             .iter()
             .map(|e| json!({"timestamp": e.ts, "message": &*e.message, "ingestionTime": e.ingestion}))
             .collect();
-        Ok(json!({
-            "events": events,
-            "nextForwardToken": page.next_forward_token,
-            "nextBackwardToken": page.next_backward_token,
-        }))
+        // Moved in, not through `json!`, which would deep-copy the events once more.
+        let mut out = serde_json::Map::new();
+        out.insert("events".into(), Value::Array(events));
+        out.insert(
+            "nextForwardToken".into(),
+            Value::String(page.next_forward_token),
+        );
+        out.insert(
+            "nextBackwardToken".into(),
+            Value::String(page.next_backward_token),
+        );
+        Ok(Value::Object(out))
     }
 
     fn filter_log_events(&self, ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
@@ -530,7 +537,8 @@ impl Logs {
             })
             .collect();
         // AWS has returned an empty searchedLogStreams since 2020-05-15.
-        let mut out = json!({ "events": events, "searchedLogStreams": [] });
+        let mut out = json!({ "searchedLogStreams": [] });
+        out["events"] = Value::Array(events);
         if let Some(n) = next {
             out["nextToken"] = json!(n);
         }
