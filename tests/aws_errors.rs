@@ -183,7 +183,7 @@ async fn embedded_emulator_is_unavailable() {
     assert!(matches!(err, AwsError::Unavailable(_)), "got: {err:?}");
     assert_eq!(
         err.to_string(),
-        "the embedded emulator is not available yet"
+        "the embedded emulator runs in process: build its config with aws::embedded_sdk_config"
     );
 }
 

@@ -5,7 +5,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
@@ -13,22 +12,11 @@ use aws_sdk_cloudformation::types::{
     Capability, ChangeAction, ChangeSetType, Parameter, Replacement, ResourceStatus, Stack,
     StackEvent, StackStatus,
 };
-use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config};
-use pipetui::emulator::{Clock, Emulator};
+mod common;
 
-/// 2026-01-01T00:00:00Z.
-const START: f64 = 1_767_225_600.0;
+use pipetui::emulator::Emulator;
 
-fn settings() -> ConnectionSettings {
-    ConnectionSettings {
-        endpoint: Endpoint::Embedded,
-        region: Some("us-east-1".into()),
-        max_attempts: 1,
-        connect_timeout: Duration::from_secs(2),
-        operation_timeout: Duration::from_secs(30),
-        ..Default::default()
-    }
-}
+use common::START;
 
 struct Env {
     emu: Arc<Emulator>,
@@ -38,8 +26,8 @@ struct Env {
 }
 
 fn setup() -> Env {
-    let emu = Emulator::in_memory(Clock::manual(START)).expect("emulator");
-    let conf = embedded_sdk_config(emu.clone(), &settings());
+    let emu = common::emulator();
+    let conf = common::sdk_config(&emu);
     Env {
         cfn: Client::new(&conf),
         logs: aws_sdk_cloudwatchlogs::Client::new(&conf),

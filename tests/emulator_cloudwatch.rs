@@ -2,10 +2,7 @@
 //! statistics, dashboards — through the real SDK (RPC v2 CBOR, in process and over TCP) and as
 //! raw awsQuery / JSON 1.0 requests; logs and alarms surviving a restart.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
@@ -17,27 +14,16 @@ use aws_sdk_cloudwatch::types::{
     AlarmType, ComparisonOperator, Dimension, DimensionFilter, HistoryItemType, Metric,
     MetricDataQuery, MetricDatum, MetricStat, StateValue, Statistic,
 };
-use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config};
+mod common;
+
 use pipetui::emulator::{Clock, Emulator, serve};
 
-/// 2026-01-01T00:00:00Z, a period boundary.
-const START: f64 = 1_767_225_600.0;
+use common::START;
 const T0: i64 = 1_767_225_600;
 
-fn settings() -> ConnectionSettings {
-    ConnectionSettings {
-        endpoint: Endpoint::Embedded,
-        region: Some("us-east-1".into()),
-        max_attempts: 1,
-        connect_timeout: Duration::from_secs(2),
-        operation_timeout: Duration::from_secs(10),
-        ..Default::default()
-    }
-}
-
 fn setup() -> (Arc<Emulator>, Client) {
-    let emu = Emulator::in_memory(Clock::manual(START)).expect("emulator");
-    let client = Client::new(&embedded_sdk_config(emu.clone(), &settings()));
+    let emu = common::emulator();
+    let client = Client::new(&common::sdk_config(&emu));
     (emu, client)
 }
 
@@ -477,28 +463,10 @@ async fn sdk_over_tcp() {
     server.abort();
 }
 
-/// One raw HTTP/1.1 POST to `/`; returns (status, head, body).
+/// One raw HTTP/1.1 POST to `/`; returns (status, head, body as text).
 fn raw(addr: std::net::SocketAddr, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    let mut req = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).expect("write");
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (status, head.to_string(), body.to_string())
+    let (status, head, body) = common::raw(addr, "/", headers, body.as_bytes());
+    (status, head, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -583,7 +551,7 @@ async fn alarms_and_logs_survive_a_restart() {
     let now_ms = T0 * 1000;
     {
         let emu = Emulator::open(dir.path(), Clock::manual(START)).expect("open");
-        let conf = embedded_sdk_config(emu, &settings());
+        let conf = common::sdk_config(&emu);
         put_alarm(&Client::new(&conf), "kept").await;
         let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
         logs.create_log_group()
@@ -611,7 +579,7 @@ async fn alarms_and_logs_survive_a_restart() {
             .expect("put");
     }
     let emu = Emulator::open(dir.path(), Clock::manual(START + 30.0)).expect("reopen");
-    let conf = embedded_sdk_config(emu, &settings());
+    let conf = common::sdk_config(&emu);
     let a = alarm(&Client::new(&conf), "kept").await;
     assert_eq!(a.threshold(), Some(10.0));
     assert_eq!(a.evaluation_periods(), Some(3));

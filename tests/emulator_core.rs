@@ -1,31 +1,16 @@
 //! The emulator backbone through the real SDK: in-process and over TCP, each protocol's
 //! unknown-operation error, the body limit, and injected faults seen through the SDK's retries.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config, from_sdk};
+mod common;
+
+use common::{emulator, raw, settings};
+use pipetui::aws::{embedded_sdk_config, from_sdk};
 use pipetui::emulator::faults::Fault;
 use pipetui::emulator::protocol::ServiceId;
-use pipetui::emulator::{Clock, Emulator, serve};
-
-fn settings(attempts: u32) -> ConnectionSettings {
-    ConnectionSettings {
-        endpoint: Endpoint::Embedded,
-        region: Some("us-east-1".into()),
-        max_attempts: attempts,
-        connect_timeout: Duration::from_secs(2),
-        operation_timeout: Duration::from_secs(10),
-        ..Default::default()
-    }
-}
-
-fn emulator() -> Arc<Emulator> {
-    Emulator::in_memory(Clock::manual(1_767_225_600.0)).expect("emulator")
-}
+use pipetui::emulator::serve;
 
 #[tokio::test]
 async fn sts_answers_in_process() {
@@ -51,43 +36,6 @@ async fn sts_answers_over_tcp_on_loopback_only() {
     let id = sts.get_caller_identity().send().await.expect("identity");
     assert_eq!(id.account(), Some("000000000000"));
     server.abort();
-}
-
-/// Sends one raw HTTP/1.1 request and returns (status, headers, body).
-fn raw(
-    addr: std::net::SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> (u16, String, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).expect("write");
-    let _ = s.write_all(body);
-    let mut out = Vec::new();
-    let _ = s.read_to_end(&mut out);
-    let split = out
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or(out.len());
-    let head = String::from_utf8_lossy(&out[..split]).to_string();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    (
-        status,
-        head,
-        out.get(split + 4..).unwrap_or_default().to_vec(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

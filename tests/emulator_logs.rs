@@ -3,35 +3,22 @@
 //! FilterLogEvents patterns and paging, and each documented error. (Restart: emulator_cloudwatch.rs.)
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatchlogs::operation::filter_log_events::builders::FilterLogEventsFluentBuilder;
 use aws_sdk_cloudwatchlogs::operation::get_log_events::builders::GetLogEventsFluentBuilder;
 use aws_sdk_cloudwatchlogs::types::{InputLogEvent, OrderBy};
-use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config};
-use pipetui::emulator::{Clock, Emulator};
+mod common;
 
-/// 2026-01-01T00:00:00Z.
-const START: f64 = 1_767_225_600.0;
+use pipetui::emulator::Emulator;
+
 const NOW_MS: i64 = 1_767_225_600_000;
 const DAY_MS: i64 = 86_400_000;
 
-fn settings() -> ConnectionSettings {
-    ConnectionSettings {
-        endpoint: Endpoint::Embedded,
-        region: Some("us-east-1".into()),
-        max_attempts: 1,
-        connect_timeout: Duration::from_secs(2),
-        operation_timeout: Duration::from_secs(10),
-        ..Default::default()
-    }
-}
-
 fn setup() -> (Arc<Emulator>, Client) {
-    let emu = Emulator::in_memory(Clock::manual(START)).expect("emulator");
-    let client = Client::new(&embedded_sdk_config(emu.clone(), &settings()));
+    let emu = common::emulator();
+    let client = Client::new(&common::sdk_config(&emu));
     (emu, client)
 }
 

@@ -62,7 +62,7 @@ pub async fn load_sdk_config(settings: &ConnectionSettings) -> Result<SdkConfig,
     let endpoint_url = match &settings.endpoint {
         Endpoint::Embedded => {
             return Err(AwsError::Unavailable(
-                "the embedded emulator is not available yet".to_owned(),
+                "the embedded emulator runs in process: build its config with aws::embedded_sdk_config".to_owned(),
             ));
         }
         Endpoint::Aws => None,
@@ -70,13 +70,8 @@ pub async fn load_sdk_config(settings: &ConnectionSettings) -> Result<SdkConfig,
     };
 
     let mut loader = aws_config::defaults(BehaviorVersion::v2026_01_12())
-        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(settings.connect_timeout)
-                .operation_timeout(settings.operation_timeout)
-                .build(),
-        );
+        .retry_config(settings.retry_config())
+        .timeout_config(settings.timeout_config());
     if let Some(region) = settings.region.as_deref().filter(|r| !r.is_empty()) {
         loader = loader.region(Region::new(region.to_owned()));
     }
@@ -126,6 +121,18 @@ async fn has_credentials(config: &SdkConfig, settings: &ConnectionSettings) -> b
 }
 
 impl ConnectionSettings {
+    /// Standard retry mode with the configured attempts (at least one).
+    fn retry_config(&self) -> RetryConfig {
+        RetryConfig::standard().with_max_attempts(self.max_attempts.max(1))
+    }
+
+    fn timeout_config(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.connect_timeout)
+            .operation_timeout(self.operation_timeout)
+            .build()
+    }
+
     /// The connection described by `[aws]` of the config (after every layer was applied).
     pub fn from_config(aws: &crate::config::AwsSettings) -> Self {
         use crate::config::EndpointSetting;
@@ -166,12 +173,7 @@ pub fn embedded_sdk_config(
             "pipetui-embedded",
         )))
         .http_client(crate::emulator::InProcessClient::new(emulator))
-        .retry_config(RetryConfig::standard().with_max_attempts(settings.max_attempts.max(1)))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(settings.connect_timeout)
-                .operation_timeout(settings.operation_timeout)
-                .build(),
-        )
+        .retry_config(settings.retry_config())
+        .timeout_config(settings.timeout_config())
         .build()
 }

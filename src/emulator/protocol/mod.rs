@@ -333,6 +333,14 @@ fn gunzip(body: &[u8]) -> Result<Vec<u8>, ServiceError> {
     Ok(out)
 }
 
+fn json_content_type(protocol: Protocol) -> &'static str {
+    if protocol == Protocol::AwsJson10 {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    }
+}
+
 fn base_headers(request_id: &str) -> Vec<(String, String)> {
     vec![
         ("x-amzn-RequestId".into(), request_id.to_string()),
@@ -353,14 +361,9 @@ pub fn encode_ok(call: &Call, output: &Output, request_id: &str) -> HttpResponse
     let mut headers = base_headers(request_id);
     let body = match call.protocol {
         Protocol::AwsJson11 | Protocol::AwsJson10 => {
-            let ct = if call.protocol == Protocol::AwsJson10 {
-                "1.0"
-            } else {
-                "1.1"
-            };
             headers.push((
                 "Content-Type".into(),
-                format!("application/x-amz-json-{ct}"),
+                json_content_type(call.protocol).into(),
             ));
             serde_json::to_vec(&value::WireOutput(output)).unwrap_or_else(|_| b"{}".to_vec())
         }
@@ -393,15 +396,7 @@ pub fn encode_err(
     let query_compatible = matches!(service, Some(ServiceId::CloudWatch));
     let body = match protocol {
         Protocol::AwsJson11 | Protocol::AwsJson10 => {
-            let ct = if protocol == Protocol::AwsJson10 {
-                "1.0"
-            } else {
-                "1.1"
-            };
-            headers.push((
-                "Content-Type".into(),
-                format!("application/x-amz-json-{ct}"),
-            ));
+            headers.push(("Content-Type".into(), json_content_type(protocol).into()));
             if query_compatible {
                 headers.push((
                     "x-amzn-query-error".into(),

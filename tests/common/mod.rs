@@ -1,0 +1,74 @@
+//! Helpers shared by the emulator tests: an emulator on a manual clock, SDK settings for it, and
+//! a raw HTTP/1.1 request for protocols the Rust SDK does not speak.
+// Each test crate uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config};
+use pipetui::emulator::{Clock, Emulator};
+
+/// 2026-01-01T00:00:00Z, a period boundary.
+pub const START: f64 = 1_767_225_600.0;
+
+/// SDK settings for the embedded emulator with `attempts` tries per call.
+pub fn settings(attempts: u32) -> ConnectionSettings {
+    ConnectionSettings {
+        endpoint: Endpoint::Embedded,
+        region: Some("us-east-1".into()),
+        max_attempts: attempts,
+        connect_timeout: Duration::from_secs(2),
+        operation_timeout: Duration::from_secs(30),
+        ..Default::default()
+    }
+}
+
+/// An in-memory emulator whose clock stands at [`START`] until a test advances it.
+pub fn emulator() -> Arc<Emulator> {
+    Emulator::in_memory(Clock::manual(START)).expect("emulator")
+}
+
+/// The SDK configuration that reaches `emu` in process, one attempt per call.
+pub fn sdk_config(emu: &Arc<Emulator>) -> aws_config::SdkConfig {
+    embedded_sdk_config(emu.clone(), &settings(1))
+}
+
+/// Sends one raw HTTP/1.1 POST and returns (status, head, body).
+pub fn raw(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).expect("connect");
+    let mut req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).expect("write");
+    let _ = s.write_all(body);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    let split = out
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(out.len());
+    let head = String::from_utf8_lossy(&out[..split]).to_string();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (
+        status,
+        head,
+        out.get(split + 4..).unwrap_or_default().to_vec(),
+    )
+}
