@@ -322,3 +322,72 @@ fn acknowledged_writes_survive_a_kill() {
     let got: Vec<&str> = events.events().iter().filter_map(|e| e.message()).collect();
     assert_eq!(got, ["kept"]);
 }
+
+/// Faults set in `[emulator.faults]` reach the SDK through `pipetui emulator serve`.
+#[test]
+fn configured_faults_throttle_the_standalone_emulator() {
+    let s = Sandbox::new();
+    let config = s.write(
+        "faults.toml",
+        "[project]\nservice = \"orders\"\n[emulator.faults.\"sts:GetCallerIdentity\"]\nthrottle = 1.0\n",
+    );
+    let bin = assert_cmd::cargo::cargo_bin("pipetui");
+    let mut child = std::process::Command::new(bin)
+        .args(["emulator", "serve", "--port", "0", "--config"])
+        .arg(&config)
+        .env("PIPETUI_STATE_DIR", s.dir.path().join("state"))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).expect("read");
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_default()
+        .to_string();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let result = rt.block_on(async {
+        let conf = sdk_config(&url).await;
+        let sts = aws_sdk_sts::Client::new(&conf);
+        sts.get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| pipetui::aws::from_sdk("GetCallerIdentity", &url, e).to_string())
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(result.err().as_deref(), Some("Throttling: Rate exceeded"));
+}
+
+#[test]
+fn fault_keys_and_probabilities_are_validated() {
+    let s = Sandbox::new();
+    let config = s.write(
+        "faults.toml",
+        "[project]\nservice = \"orders\"\n[emulator.faults.\"s3:GetObject\"]\nthrottle = 1.5\n",
+    );
+    s.cmd()
+        .arg("validate")
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "faults.toml:4:12: emulator.faults.s3:GetObject.throttle: 1.5 is not a probability",
+        ));
+    let config = s.write(
+        "faults2.toml",
+        "[project]\nservice = \"orders\"\n[emulator.faults.s3]\nthrottle = 0.5\n",
+    );
+    s.cmd()
+        .arg("validate")
+        .arg("--config")
+        .arg(&config)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "unknown service \"s3\" in a fault key",
+        ));
+}

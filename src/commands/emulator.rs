@@ -2,6 +2,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use crate::config::Loaded;
+use crate::emulator::faults::Fault;
+use crate::emulator::protocol::ServiceId;
 use crate::emulator::{Clock, Emulator, serve};
 
 /// `pipetui emulator serve`: the emulator on 127.0.0.1 until Ctrl-C.
@@ -24,6 +26,19 @@ pub fn serve_command(
                 return Ok(ExitCode::FAILURE);
             }
         };
+        for (key, f) in &loaded.config.emulator.faults {
+            let (service, operation) = key.split_once(':').map_or((key.as_str(), None), |(s, o)| (s, Some(o)));
+            // Validation already refused unknown service names.
+            if let Some(service) = ServiceId::from_config_name(service) {
+                let fault = Fault {
+                    throttle: f.throttle,
+                    server_error: f.server_error,
+                    drop_connection: f.drop_connection,
+                    latency: std::time::Duration::from_millis(f.latency_ms),
+                };
+                emulator.faults.set(service, operation, fault);
+            }
+        }
         let server = match serve(emulator, port).await {
             Ok(s) => s,
             Err(e) => {
@@ -40,6 +55,12 @@ pub fn serve_command(
             "  aws --endpoint-url http://{} --region us-east-1 sts get-caller-identity",
             server.addr
         );
+        for (key, f) in &loaded.config.emulator.faults {
+            println!(
+                "  fault injection on {key}: throttle {}, server_error {}, drop_connection {}, latency {} ms",
+                f.throttle, f.server_error, f.drop_connection, f.latency_ms
+            );
+        }
         println!("Press Ctrl-C to stop.");
         tracing::info!(addr = %server.addr, "emulator serving");
         tokio::signal::ctrl_c().await?;

@@ -19,6 +19,7 @@ const USER_MAPS: &[&str] = &[
     "image.build.env",
     "image.build.secrets",
     "deploy.ec2.instance_tags",
+    "emulator.faults",
 ];
 
 /// Command-line values that override every other layer.

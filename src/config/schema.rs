@@ -242,6 +242,62 @@ pub struct EmulatorSettings {
     pub clock_speed: f64,
     pub port: u16,
     pub hosts_per_group: u32,
+    /// `"service"` or `"service:Operation"` → the faults injected there.
+    pub faults: BTreeMap<String, FaultSetting>,
+}
+
+/// Faults the emulator injects into one service or operation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct FaultSetting {
+    pub throttle: f64,
+    pub server_error: f64,
+    pub drop_connection: f64,
+    pub latency_ms: u64,
+}
+
+/// Services whose faults the config can set, by their config names.
+pub const FAULT_SERVICES: &[&str] = &[
+    "cloudformation",
+    "cloudwatch",
+    "logs",
+    "sts",
+    "codepipeline",
+    "codedeploy",
+    "codebuild",
+];
+
+impl FromNode for FaultSetting {
+    fn from_node(node: &Node, path: &str, problems: &mut Problems) -> Option<Self> {
+        let mut t = TableReader::new(node, path, problems)?;
+        let probability = |t: &mut TableReader<'_>, key: &'static str| {
+            let v = t.optional::<f64>(key);
+            t.checked(key, v, |p| {
+                (!(0.0..=1.0).contains(p)).then(|| {
+                    (
+                        format!("{p} is not a probability"),
+                        "use a number from 0.0 to 1.0",
+                    )
+                })
+            })
+            .unwrap_or(0.0)
+        };
+        let throttle = probability(&mut t, "throttle");
+        let server_error = probability(&mut t, "server_error");
+        let drop_connection = probability(&mut t, "drop_connection");
+        let latency_ms = t.optional::<u64>("latency_ms");
+        let latency_ms = t
+            .checked("latency_ms", latency_ms, |ms| {
+                (*ms > 60_000).then(|| (format!("{ms} ms is over a minute"), ""))
+            })
+            .unwrap_or(0);
+        let v = FaultSetting {
+            throttle,
+            server_error,
+            drop_connection,
+            latency_ms,
+        };
+        t.finish().then_some(v)
+    }
 }
 
 /// Owner and CostCenter tag value when the config names none.
@@ -347,11 +403,20 @@ pub fn read_config(root: &Node, problems: &mut Problems) -> Option<Config> {
         "console",
         |mut t| read_struct!(t, ConsoleSettings { read_only, refresh_seconds in 1..=3600 }),
     );
-    let emulator = section(
-        &mut t,
-        "emulator",
-        |mut t| read_struct!(t, EmulatorSettings { clock_speed, port, hosts_per_group in 1..=50 }),
-    );
+    let emulator = section(&mut t, "emulator", |mut t| {
+        let clock_speed = req!(t, "clock_speed");
+        let port = req!(t, "port");
+        let hosts_per_group = t.ranged("hosts_per_group", 1, 50);
+        let faults = t.or("faults", BTreeMap::new());
+        let ok = t.finish();
+        let v = EmulatorSettings {
+            clock_speed: clock_speed?,
+            port: port?,
+            hosts_per_group: hosts_per_group?,
+            faults,
+        };
+        ok.then_some(v)
+    });
     let ok = t.finish();
     let config = Config {
         project: project?,

@@ -508,6 +508,19 @@ fn observability(config: &Config, c: &mut Checker<'_>) {
             Some("set security.vpc.enabled = true".into()),
         );
     }
+    for key in config.emulator.faults.keys() {
+        let service = key.split(':').next().unwrap_or("");
+        if !super::schema::FAULT_SERVICES.contains(&service) {
+            c.at(
+                &format!("emulator.faults.{key}"),
+                format!("unknown service \"{service}\" in a fault key"),
+                Some(format!(
+                    "use \"service\" or \"service:Operation\" with a service among {}",
+                    super::schema::FAULT_SERVICES.join(", ")
+                )),
+            );
+        }
+    }
     if !(0.0..=1000.0).contains(&config.emulator.clock_speed) || config.emulator.clock_speed == 0.0
     {
         c.at(

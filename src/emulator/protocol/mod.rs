@@ -74,6 +74,20 @@ impl ServiceId {
         }
     }
 
+    /// The service named as in the config's `[emulator.faults]` keys.
+    pub fn from_config_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "codepipeline" => ServiceId::CodePipeline,
+            "codedeploy" => ServiceId::CodeDeploy,
+            "codebuild" => ServiceId::CodeBuild,
+            "logs" => ServiceId::Logs,
+            "cloudformation" => ServiceId::CloudFormation,
+            "cloudwatch" => ServiceId::CloudWatch,
+            "sts" => ServiceId::Sts,
+            _ => return None,
+        })
+    }
+
     /// The name of the service's throttling error code.
     pub fn throttle_code(self) -> &'static str {
         match self {
