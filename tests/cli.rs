@@ -214,13 +214,13 @@ fn usage_errors_exit_2() {
         .code(2);
 }
 
-/// Starts `pipetui emulator serve` on a free port; returns the child and its URL.
-fn start_emulator(s: &Sandbox) -> (std::process::Child, String) {
+/// Starts `pipetui emulator serve` with `config` on a free port; returns the child and its URL.
+fn start_emulator(s: &Sandbox, config: &std::path::Path) -> (std::process::Child, String) {
     use std::io::BufRead;
     let bin = assert_cmd::cargo::cargo_bin("pipetui");
     let mut child = std::process::Command::new(bin)
         .args(["emulator", "serve", "--port", "0", "--config"])
-        .arg(example())
+        .arg(config)
         .env("PIPETUI_STATE_DIR", s.dir.path().join("state"))
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -252,7 +252,7 @@ async fn sdk_config(url: &str) -> aws_config::SdkConfig {
 #[test]
 fn emulator_serve_answers_the_sdk_on_loopback() {
     let s = Sandbox::new();
-    let (mut child, url) = start_emulator(&s);
+    let (mut child, url) = start_emulator(&s, &example());
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let account = rt.block_on(async {
         let conf = sdk_config(&url).await;
@@ -272,7 +272,7 @@ fn emulator_serve_answers_the_sdk_on_loopback() {
 #[test]
 fn acknowledged_writes_survive_a_kill() {
     let s = Sandbox::new();
-    let (mut child, url) = start_emulator(&s);
+    let (mut child, url) = start_emulator(&s, &example());
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&url).await);
@@ -306,7 +306,7 @@ fn acknowledged_writes_survive_a_kill() {
     });
     child.kill().expect("SIGKILL");
     let _ = child.wait();
-    let (mut child, url) = start_emulator(&s);
+    let (mut child, url) = start_emulator(&s, &example());
     let events = rt.block_on(async {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&url).await);
         logs.get_log_events()
@@ -331,22 +331,7 @@ fn configured_faults_throttle_the_standalone_emulator() {
         "faults.toml",
         "[project]\nservice = \"orders\"\n[emulator.faults.\"sts:GetCallerIdentity\"]\nthrottle = 1.0\n",
     );
-    let bin = assert_cmd::cargo::cargo_bin("pipetui");
-    let mut child = std::process::Command::new(bin)
-        .args(["emulator", "serve", "--port", "0", "--config"])
-        .arg(&config)
-        .env("PIPETUI_STATE_DIR", s.dir.path().join("state"))
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut first = String::new();
-    let stdout = child.stdout.take().expect("stdout");
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first).expect("read");
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_default()
-        .to_string();
+    let (mut child, url) = start_emulator(&s, &config);
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let result = rt.block_on(async {
         let conf = sdk_config(&url).await;
