@@ -227,9 +227,10 @@ fn start_emulator(s: &Sandbox, config: &std::path::Path) -> (std::process::Child
         .expect("spawn");
     let mut first = String::new();
     let stdout = child.stdout.take().expect("stdout");
-    std::io::BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("read");
+    let mut reader = std::io::BufReader::new(stdout);
+    reader.read_line(&mut first).expect("read");
+    // Keep draining the server's output, as a terminal would.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let url = first
         .split_whitespace()
         .find(|w| w.starts_with("http://"))

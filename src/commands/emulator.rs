@@ -46,26 +46,32 @@ pub fn serve_command(
                 return Ok(ExitCode::FAILURE);
             }
         };
-        println!(
-            "pipetui emulator listening on http://{} (state in {})",
+        let mut banner = format!(
+            "pipetui emulator listening on http://{} (state in {})\n  aws --endpoint-url http://{} --region us-east-1 sts get-caller-identity\n",
             server.addr,
-            state_dir.display()
-        );
-        println!(
-            "  aws --endpoint-url http://{} --region us-east-1 sts get-caller-identity",
+            state_dir.display(),
             server.addr
         );
         for (key, f) in &loaded.config.emulator.faults {
-            println!(
-                "  fault injection on {key}: throttle {}, server_error {}, drop_connection {}, latency {} ms",
+            banner.push_str(&format!(
+                "  fault injection on {key}: throttle {}, server_error {}, drop_connection {}, latency {} ms\n",
                 f.throttle, f.server_error, f.drop_connection, f.latency_ms
-            );
+            ));
         }
-        println!("Press Ctrl-C to stop.");
+        banner.push_str("Press Ctrl-C to stop.\n");
+        say(&banner);
         tracing::info!(addr = %server.addr, "emulator serving");
         tokio::signal::ctrl_c().await?;
         server.abort();
-        println!("stopped");
+        say("stopped\n");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Writes to stdout, ignoring failures: the server must keep serving when whoever started it
+/// stops reading (a closed pipe would make `println!` panic).
+fn say(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
