@@ -5,7 +5,6 @@
 use std::sync::Arc;
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
 use aws_sdk_cloudwatch::operation::describe_alarms::builders::DescribeAlarmsFluentBuilder;
 use aws_sdk_cloudwatch::operation::list_metrics::builders::ListMetricsFluentBuilder;
 use aws_sdk_cloudwatch::operation::set_alarm_state::builders::SetAlarmStateFluentBuilder;
@@ -16,6 +15,8 @@ use aws_sdk_cloudwatch::types::{
 };
 mod common;
 
+use common::code;
+
 use pipetui::emulator::{Clock, Emulator, serve};
 
 use common::START;
@@ -25,16 +26,6 @@ fn setup() -> (Arc<Emulator>, Client) {
     let emu = common::emulator();
     let client = Client::new(&common::sdk_config(&emu));
     (emu, client)
-}
-
-fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
-    r: Result<T, aws_sdk_cloudwatch::error::SdkError<E>>,
-) -> String {
-    let e = r.expect_err("the call should fail");
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .unwrap_or_else(|| panic!("not a service error: {e:?}"))
-        .to_string()
 }
 
 fn dim(name: &str, value: &str) -> Dimension {

@@ -11,6 +11,8 @@ use aws_sdk_cloudwatchlogs::operation::get_log_events::builders::GetLogEventsFlu
 use aws_sdk_cloudwatchlogs::types::{InputLogEvent, OrderBy};
 mod common;
 
+use common::code;
+
 use pipetui::emulator::Emulator;
 
 const NOW_MS: i64 = 1_767_225_600_000;
@@ -28,17 +30,6 @@ fn ev(ts: i64, msg: &str) -> InputLogEvent {
         .message(msg)
         .build()
         .expect("event")
-}
-
-/// The error code of a failed SDK call.
-fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
-    r: Result<T, aws_sdk_cloudwatchlogs::error::SdkError<E>>,
-) -> String {
-    let e = r.expect_err("the call should fail");
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .unwrap_or_else(|| panic!("not a service error: {e:?}"))
-        .to_string()
 }
 
 /// `Ok` or the error code.

@@ -8,6 +8,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config};
 use pipetui::emulator::{Clock, Emulator};
 
@@ -34,6 +36,20 @@ pub fn emulator() -> Arc<Emulator> {
 /// The SDK configuration that reaches `emu` in process, one attempt per call.
 pub fn sdk_config(emu: &Arc<Emulator>) -> aws_config::SdkConfig {
     embedded_sdk_config(emu.clone(), &settings(1))
+}
+
+/// The error code of a call that must fail with a service error.
+pub fn code<T, E, R>(r: Result<T, SdkError<E, R>>) -> String
+where
+    T: std::fmt::Debug,
+    E: ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let e = r.expect_err("the call should fail");
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or_else(|| panic!("not a service error: {e:?}"))
+        .to_string()
 }
 
 /// Sends one raw HTTP/1.1 POST and returns (status, head, body).

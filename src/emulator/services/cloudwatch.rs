@@ -259,7 +259,28 @@ fn page<T: Clone>(
 /// (stored document it was made from, public form)
 type PublicForm = (Arc<Value>, Arc<Value>);
 
-/// DescribeAlarms is the console's most frequent call, so its work is remembered between calls.
+/// Deletes every named document of `kind`, or none when one of them does not exist.
+fn delete_all(
+    ctx: &Ctx<'_>,
+    kind: &str,
+    names: &[String],
+    missing: impl Fn(&str) -> String,
+) -> Result<Value, ServiceError> {
+    ctx.store.write(|tx| {
+        for n in names {
+            if tx.get(SVC, kind, n)?.is_none() {
+                return Err(not_found(missing(n)));
+            }
+        }
+        for n in names {
+            tx.delete(SVC, kind, n)?;
+        }
+        Ok(())
+    })?;
+    Ok(json!({}))
+}
+
+/// (stored document it was made from, public form), so its work is remembered between calls.
 #[derive(Default)]
 pub struct CloudWatch {
     /// Each alarm's public form, tagged with the stored document it was made from (a write
@@ -574,20 +595,7 @@ impl CloudWatch {
 
     fn delete_alarms(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
         let names = input.strings("AlarmNames");
-        ctx.store.write(|tx| {
-            let missing: Vec<&String> = names
-                .iter()
-                .filter(|n| tx.get(SVC, "alarm", n).ok().flatten().is_none())
-                .collect();
-            if let Some(n) = missing.first() {
-                return Err(not_found(format!("Alarm {n} not found")));
-            }
-            for n in &names {
-                tx.delete(SVC, "alarm", n)?;
-            }
-            Ok(())
-        })?;
-        Ok(json!({}))
+        delete_all(ctx, "alarm", &names, |n| format!("Alarm {n} not found"))
     }
 
     fn put_metric_data(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
@@ -879,18 +887,9 @@ impl CloudWatch {
             }
             _ => {
                 let names = input.strings("DashboardNames");
-                ctx.store.write(|tx| {
-                    for n in &names {
-                        if tx.get(SVC, "dashboard", n)?.is_none() {
-                            return Err(not_found(format!("Dashboard {n} does not exist")));
-                        }
-                    }
-                    for n in &names {
-                        tx.delete(SVC, "dashboard", n)?;
-                    }
-                    Ok(())
-                })?;
-                Ok(json!({}))
+                delete_all(ctx, "dashboard", &names, |n| {
+                    format!("Dashboard {n} does not exist")
+                })
             }
         }
     }
