@@ -1,10 +1,25 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::Loaded;
+use crate::config::{Config, Loaded};
 use crate::emulator::faults::Fault;
 use crate::emulator::protocol::ServiceId;
-use crate::emulator::{Clock, Emulator, serve};
+use crate::emulator::{Clock, Emulator, EngineSettings, serve};
+
+/// The engine's settings from the config: fleet size and the local repository playing the
+/// configured source (a relative `local_path` is taken from the working directory).
+pub fn engine_settings(config: &Config, state_dir: &Path) -> EngineSettings {
+    let mut settings = EngineSettings::new(state_dir.to_path_buf());
+    settings.hosts_per_group = config.emulator.hosts_per_group;
+    if let Some(path) = &config.source.local_path {
+        let path = std::path::PathBuf::from(path);
+        let path = std::path::absolute(&path).unwrap_or(path);
+        settings
+            .sources
+            .insert(config.source.repository.clone(), path);
+    }
+    settings
+}
 
 /// `pipetui emulator serve`: the emulator on 127.0.0.1 until Ctrl-C.
 pub fn serve_command(
@@ -16,7 +31,8 @@ pub fn serve_command(
     let clock = Clock::scaled(loaded.config.emulator.clock_speed);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let emulator = match Emulator::open(state_dir, clock) {
+        let settings = engine_settings(&loaded.config, state_dir);
+        let emulator = match Emulator::open_with(state_dir, clock, settings) {
             Ok(e) => e,
             Err(e) => {
                 eprintln!(
@@ -39,6 +55,7 @@ pub fn serve_command(
                 emulator.faults.set(service, operation, fault);
             }
         }
+        let _engine = emulator.start_engine();
         let server = match serve(emulator, port).await {
             Ok(s) => s,
             Err(e) => {

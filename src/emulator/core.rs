@@ -2,10 +2,12 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use super::clock::Clock;
+use super::engine::{self, EngineHandle, EngineSettings};
 use super::faults::{Faults, Injected};
 use super::protocol::{
     self, HttpRequest, HttpResponse, Input, Output, Protocol, ServiceError, ServiceId,
@@ -24,7 +26,14 @@ pub struct Emulator {
     pub region: String,
     /// Requests received, faults included (tests observe the SDK's retries with it).
     pub requests: AtomicU64,
+    /// Where the engine works on disk, the sources, the fleet size.
+    pub settings: EngineSettings,
     services: HashMap<ServiceId, Box<dyn Service>>,
+    /// Services in the order each tick visits them: pipelines start work the others then run.
+    order: Vec<ServiceId>,
+    /// One tick at a time, whoever drives it (the background thread or a test).
+    ticking: Mutex<()>,
+    me: Weak<Emulator>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -36,40 +45,130 @@ impl std::fmt::Debug for Emulator {
 }
 
 impl Emulator {
-    /// An emulator whose state lives in `state_dir/emulator.db`.
+    /// An emulator whose state lives in `state_dir/emulator.db`, working in `state_dir`.
     pub fn open(state_dir: &Path, clock: Clock) -> Result<Arc<Self>, rusqlite::Error> {
+        Self::open_with(
+            state_dir,
+            clock,
+            EngineSettings::new(state_dir.to_path_buf()),
+        )
+    }
+
+    /// [`Emulator::open`] with explicit engine settings. Work a previous process left running
+    /// is resolved before this returns.
+    pub fn open_with(
+        state_dir: &Path,
+        clock: Clock,
+        settings: EngineSettings,
+    ) -> Result<Arc<Self>, rusqlite::Error> {
         if let Err(e) = std::fs::create_dir_all(state_dir) {
             return Err(rusqlite::Error::InvalidPath(
                 state_dir.join(format!("({e})")),
             ));
         }
-        Ok(Self::with_store(
+        let emu = Self::with_store(
             Store::open(&state_dir.join("emulator.db"))?,
             clock,
-        ))
+            settings,
+        );
+        emu.recover();
+        Ok(emu)
     }
 
-    /// An emulator with a throwaway in-memory store.
+    /// An emulator with a throwaway in-memory store, working in a fresh temporary directory.
     pub fn in_memory(clock: Clock) -> Result<Arc<Self>, rusqlite::Error> {
-        Ok(Self::with_store(Store::in_memory()?, clock))
+        Self::in_memory_with(clock, EngineSettings::new(engine::scratch_dir()))
     }
 
-    fn with_store(store: Store, clock: Clock) -> Arc<Self> {
+    /// [`Emulator::in_memory`] with explicit engine settings.
+    pub fn in_memory_with(
+        clock: Clock,
+        settings: EngineSettings,
+    ) -> Result<Arc<Self>, rusqlite::Error> {
+        Ok(Self::with_store(Store::in_memory()?, clock, settings))
+    }
+
+    fn with_store(store: Store, clock: Clock, settings: EngineSettings) -> Arc<Self> {
         let list: Vec<Box<dyn Service>> = vec![
+            Box::new(services::codepipeline::CodePipeline::default()),
+            Box::new(services::codebuild::CodeBuild::default()),
+            Box::new(services::codedeploy::CodeDeploy::default()),
             Box::new(services::sts::Sts),
             Box::new(services::logs::Logs::default()),
             Box::new(services::cloudwatch::CloudWatch::default()),
             Box::new(services::cloudformation::CloudFormation::default()),
         ];
+        let order = list.iter().map(|s| s.id()).collect();
         let services = list.into_iter().map(|s| (s.id(), s)).collect();
-        Arc::new(Self {
+        Arc::new_cyclic(|me| Self {
             store,
             clock,
             faults: Faults::default(),
             region: "us-east-1".to_string(),
             requests: AtomicU64::new(0),
+            settings,
             services,
+            order,
+            ticking: Mutex::new(()),
+            me: me.clone(),
         })
+    }
+
+    /// This emulator as an `Arc`, for work that outlives one call (a build's process thread).
+    pub fn arc(&self) -> Option<Arc<Emulator>> {
+        self.me.upgrade()
+    }
+
+    /// Ticks in a background thread every [`engine::TICK`] until the handle is dropped.
+    pub fn start_engine(self: &Arc<Self>) -> EngineHandle {
+        engine::start(self)
+    }
+
+    /// Moves every service's background work to the clock's now; whether anything changed.
+    /// A failing service is logged and the others still tick.
+    pub fn tick(&self) -> bool {
+        let _one = self.ticking.lock().unwrap_or_else(|p| p.into_inner());
+        let mut changed = false;
+        for id in &self.order {
+            match self.with_service(*id, |svc, ctx| svc.tick(ctx)) {
+                Ok(c) => changed |= c,
+                Err(e) => {
+                    tracing::warn!(service = ?id, code = %e.code, message = %e.message, "tick failed")
+                }
+            }
+        }
+        changed
+    }
+
+    /// Whether a service has work running outside the store (a child process).
+    pub fn busy(&self) -> bool {
+        self.services.values().any(|s| s.busy())
+    }
+
+    /// Ticks until nothing changes and nothing runs, or `max` real time passes; whether it
+    /// settled. Tests with a manual clock use it after each `clock.advance`, instead of sleeping.
+    pub fn settle(&self, max: Duration) -> bool {
+        let deadline = Instant::now() + max;
+        loop {
+            let changed = self.tick();
+            if !changed && !self.busy() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            if !changed {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    fn recover(&self) {
+        for id in &self.order {
+            if let Err(e) = self.with_service(*id, |svc, ctx| svc.recover(ctx)) {
+                tracing::warn!(service = ?id, code = %e.code, message = %e.message, "recovery failed");
+            }
+        }
     }
 
     /// Answers one HTTP request; `None` means drop the connection (an injected fault).

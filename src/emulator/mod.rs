@@ -5,6 +5,7 @@ pub mod clock;
 pub mod cloudformation;
 pub mod cloudwatch;
 pub mod core;
+pub mod engine;
 pub mod faults;
 pub mod logs;
 pub mod protocol;
@@ -15,4 +16,5 @@ pub mod transport;
 
 pub use self::core::{ACCOUNT_ID, Emulator};
 pub use clock::Clock;
+pub use engine::{EngineHandle, EngineSettings};
 pub use transport::{InProcessClient, serve};

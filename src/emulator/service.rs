@@ -59,4 +59,22 @@ pub trait Service: Send + Sync {
     ) -> Result<Output, ServiceError> {
         self.call(ctx, operation, input).map(Output::from)
     }
+
+    /// Moves background work forward (executions, builds, deployments) to the emulator's now.
+    /// Returns whether anything changed, so [`super::Emulator::settle`] knows when to stop.
+    fn tick(&self, _ctx: &Ctx<'_>) -> Result<bool, ServiceError> {
+        Ok(false)
+    }
+
+    /// Whether work is under way outside the store (a child process running), which a later
+    /// tick will pick up.
+    fn busy(&self) -> bool {
+        false
+    }
+
+    /// Called once when the emulator opens: resolves work a previous process left running,
+    /// visibly (failed with a reason saying the emulator restarted).
+    fn recover(&self, _ctx: &Ctx<'_>) -> Result<(), ServiceError> {
+        Ok(())
+    }
 }

@@ -1,0 +1,4 @@
+#!/bin/sh
+set -e
+echo "Preparing $(pwd) for the new revision"
+mkdir -p logs
