@@ -75,6 +75,7 @@ impl fmt::Display for Target {
 pub struct Clients {
     pub codepipeline: aws_sdk_codepipeline::Client,
     pub codedeploy: aws_sdk_codedeploy::Client,
+    pub codebuild: aws_sdk_codebuild::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub cloudformation: aws_sdk_cloudformation::Client,
@@ -86,6 +87,7 @@ impl Clients {
         Self {
             codepipeline: aws_sdk_codepipeline::Client::new(config),
             codedeploy: aws_sdk_codedeploy::Client::new(config),
+            codebuild: aws_sdk_codebuild::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             cloudformation: aws_sdk_cloudformation::Client::new(config),

@@ -3,6 +3,7 @@
 
 mod clients;
 mod error;
+mod session;
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 pub use clients::{Clients, Target};
 pub use error::{AwsError, SdkResultExt, from_sdk};
+pub use session::{Session, engine_settings};
 
 /// Where requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]

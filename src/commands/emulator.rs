@@ -1,25 +1,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::config::{Config, Loaded};
+use crate::aws::engine_settings;
+use crate::config::Loaded;
 use crate::emulator::faults::Fault;
 use crate::emulator::protocol::ServiceId;
-use crate::emulator::{Clock, Emulator, EngineSettings, serve};
-
-/// The engine's settings from the config: fleet size and the local repository playing the
-/// configured source (a relative `local_path` is taken from the working directory).
-pub fn engine_settings(config: &Config, state_dir: &Path) -> EngineSettings {
-    let mut settings = EngineSettings::new(state_dir.to_path_buf());
-    settings.hosts_per_group = config.emulator.hosts_per_group;
-    if let Some(path) = &config.source.local_path {
-        let path = std::path::PathBuf::from(path);
-        let path = std::path::absolute(&path).unwrap_or(path);
-        settings
-            .sources
-            .insert(config.source.repository.clone(), path);
-    }
-    settings
-}
+use crate::emulator::{Clock, Emulator, serve};
 
 /// `pipetui emulator serve`: the emulator on 127.0.0.1 until Ctrl-C.
 pub fn serve_command(

@@ -1,15 +1,16 @@
 //! Live objects behind stack resources: log groups, alarms and dashboards are created in the
 //! emulator's Logs and CloudWatch services through `ctx.call` (never inside `store.write`).
 //!
-//! CodePipeline, CodeBuild and CodeDeploy are not served by the emulator yet, so their
-//! resources' evaluated properties are stored under kind `materialised/<type>` keyed by physical
-//! id; those services will read them from there once they exist. Other types exist on paper only.
+//! CodePipeline, CodeBuild and CodeDeploy resources go to those services' own CloudFormation
+//! handlers (`cfn_put` / `cfn_delete`), and their evaluated properties are also kept under kind
+//! `materialised/<type>` keyed by physical id. Other types exist on paper only.
 
 use serde_json::{Map, Value, json};
 
 use super::model::{Resource, SVC};
 use crate::emulator::protocol::{ServiceError, ServiceId};
 use crate::emulator::service::Ctx;
+use crate::emulator::services::{codebuild, codedeploy, codepipeline};
 
 /// Types whose properties are kept for services the emulator will serve later.
 const DEFERRED: &[&str] = &[
@@ -128,7 +129,22 @@ pub(super) fn put(
             });
             ctx.store
                 .write(|tx| tx.put(SVC, &kind(t), physical, &doc))
-                .map_err(|e| e.message)
+                .map_err(|e| e.message)?;
+            let (service, result) = match t.split("::").nth(1) {
+                Some("CodePipeline") => (
+                    "CodePipeline",
+                    codepipeline::cfn_put(ctx, t, physical, props, old.is_some()),
+                ),
+                Some("CodeBuild") => (
+                    "CodeBuild",
+                    codebuild::cfn_put(ctx, t, physical, props, old.is_some()),
+                ),
+                _ => (
+                    "CodeDeploy",
+                    codedeploy::cfn_put(ctx, t, physical, props, old.is_some()),
+                ),
+            };
+            result.map_err(|e| handler_reason(service, &e))
         }
         _ => Ok(()),
     }
@@ -161,10 +177,19 @@ pub(super) fn delete(ctx: &Ctx<'_>, res: &Resource) {
                 &json!({ "DashboardNames": [physical] }),
             )
             .map(|_| ()),
-        t if DEFERRED.contains(&t) => ctx
-            .store
-            .write(|tx| tx.delete(SVC, &kind(t), physical))
-            .map(|_| ()),
+        t if DEFERRED.contains(&t) => {
+            let live = match t.split("::").nth(1) {
+                Some("CodePipeline") => codepipeline::cfn_delete(ctx, t, physical, &res.properties),
+                Some("CodeBuild") => codebuild::cfn_delete(ctx, t, physical, &res.properties),
+                _ => codedeploy::cfn_delete(ctx, t, physical, &res.properties),
+            };
+            if let Err(e) = live {
+                tracing::debug!(physical, code = %e.code, "deleting a stack resource's live object");
+            }
+            ctx.store
+                .write(|tx| tx.delete(SVC, &kind(t), physical))
+                .map(|_| ())
+        }
         _ => Ok(()),
     };
     if let Err(e) = result {
