@@ -6,14 +6,18 @@
 //! - `aws`: the only place that names `aws_sdk_*` types: clients, typed errors
 //! - `logging`, `paths`: the log file and the state dir
 
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod console;
 pub mod emulator;
 pub mod logging;
+pub mod model;
 pub mod paths;
 pub mod stack;
+pub mod ui;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,1 @@
+//! Pure render functions for the console, one file per view.
