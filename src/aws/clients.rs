@@ -79,6 +79,7 @@ pub struct Clients {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub cloudformation: aws_sdk_cloudformation::Client,
+    pub sts: aws_sdk_sts::Client,
     pub target: Target,
 }
 
@@ -91,6 +92,7 @@ impl Clients {
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             cloudformation: aws_sdk_cloudformation::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
             target,
         }
     }

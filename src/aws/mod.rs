@@ -3,6 +3,8 @@
 
 mod clients;
 mod error;
+pub mod ops;
+pub mod reads;
 mod session;
 
 use std::time::Duration;
