@@ -1,25 +1,232 @@
-//! CodeBuild (awsJson 1.1).
+//! CodeBuild (awsJson 1.1, `CodeBuild_20161006`): projects, and builds that really run their
+//! buildspec (`runner`) or replay it (`simulate`, for projects tagged `pipetui:simulated`),
+//! streaming their logs to CloudWatch Logs and their phases to BatchGetBuilds.
 
-use serde_json::Value;
+mod builds;
+mod buildspec;
+mod files;
+mod projects;
+mod record;
+mod runner;
+mod simulate;
 
-use crate::emulator::protocol::{Input, ServiceError, ServiceId};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use crate::emulator::protocol::value::as_timestamp;
+use crate::emulator::protocol::{Input, ServiceError};
 use crate::emulator::service::{Ctx, Service, unknown_operation};
 
-#[derive(Debug, Default)]
-pub struct CodeBuild;
+use record::{LogTarget, Recorder};
+use runner::{Cancel, Plan, Registry, Running};
+
+const SVC: &str = "codebuild";
+/// Items in one page of a List* answer.
+const PAGE: usize = 100;
+
+/// The context message a build gets when the emulator restarted under it.
+pub const INTERRUPTED: &str = "Build interrupted: the emulator restarted while it was running";
+
+fn invalid(message: impl Into<String>) -> ServiceError {
+    ServiceError::new("InvalidInputException", message)
+}
+
+/// Epoch seconds of a stored timestamp.
+fn ts_of(v: &Value) -> f64 {
+    as_timestamp(v).or_else(|| v.as_f64()).unwrap_or(0.0)
+}
+
+/// The slice of `len` items a `nextToken` asks for, and the token of the page after it.
+fn page(
+    len: usize,
+    token: Option<&str>,
+) -> Result<(std::ops::Range<usize>, Option<String>), ServiceError> {
+    let start = match token {
+        None | Some("") => 0,
+        Some(t) => t
+            .strip_prefix("pipetui-")
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n <= len)
+            .ok_or_else(|| invalid("Invalid nextToken"))?,
+    };
+    let end = (start + PAGE).min(len);
+    let next = (end < len).then(|| format!("pipetui-{end}"));
+    Ok((start..end, next))
+}
+
+#[derive(Default)]
+pub struct CodeBuild {
+    /// Builds whose processes run in this process.
+    running: Registry,
+}
+
+impl std::fmt::Debug for CodeBuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeBuild").finish_non_exhaustive()
+    }
+}
+
+impl Drop for CodeBuild {
+    /// The emulator is going away: its builds' processes go with it (recovery reports them).
+    fn drop(&mut self) {
+        for r in self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+        {
+            r.kill_all();
+        }
+    }
+}
+
+impl CodeBuild {
+    fn launch(&self, plan: Plan, rec: Recorder) {
+        let running = Arc::new(Running::default());
+        let registry = self.running.clone();
+        registry
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(rec.build_id.clone(), running.clone());
+        let id = rec.build_id.clone();
+        let spawned = std::thread::Builder::new()
+            .name("pipetui-build".into())
+            .spawn(move || runner::run(plan, rec, running, registry));
+        if let Err(e) = spawned {
+            tracing::error!(build = %id, error = %e, "cannot start a build thread");
+            self.running
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
+        }
+    }
+
+    fn cancel(&self, id: &str, why: Cancel) -> bool {
+        let r = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        match r {
+            Some(r) if r.cancelled().is_none() => {
+                r.cancel(why);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Kills running builds whose timeout passed on the emulated clock.
+    fn enforce_timeouts(&self, ctx: &Ctx<'_>) -> Result<bool, ServiceError> {
+        let ids: Vec<String> = self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        let now = ctx.clock.now();
+        let mut changed = false;
+        for id in ids {
+            let Some(b) = ctx.store.document(SVC, "build", &id)? else {
+                continue;
+            };
+            let deadline =
+                ts_of(&b["startTime"]) + b["timeoutInMinutes"].as_f64().unwrap_or(60.0) * 60.0;
+            if now >= deadline {
+                changed |= self.cancel(&id, Cancel::TimedOut);
+            }
+        }
+        Ok(changed)
+    }
+}
 
 impl Service for CodeBuild {
-    fn id(&self) -> ServiceId {
-        ServiceId::CodeBuild
+    fn id(&self) -> crate::emulator::protocol::ServiceId {
+        crate::emulator::protocol::ServiceId::CodeBuild
     }
 
     fn call(
         &self,
-        _ctx: &Ctx<'_>,
+        ctx: &Ctx<'_>,
         operation: &str,
-        _input: Input<'_>,
+        input: Input<'_>,
     ) -> Result<Value, ServiceError> {
-        Err(unknown_operation(operation))
+        match operation {
+            "CreateProject" => projects::create(ctx, input),
+            "UpdateProject" => projects::update(ctx, input),
+            "BatchGetProjects" => projects::batch_get(ctx, input),
+            "ListProjects" => projects::list(ctx, input),
+            "DeleteProject" => projects::delete(ctx, input),
+            "StartBuild" => builds::start(self, ctx, input),
+            "StopBuild" => builds::stop(self, ctx, input),
+            "BatchGetBuilds" => builds::batch_get(ctx, input),
+            "ListBuildsForProject" => builds::list_for_project(ctx, input),
+            "ListBuilds" => builds::list(ctx, input),
+            _ => Err(unknown_operation(operation)),
+        }
+    }
+
+    fn tick(&self, ctx: &Ctx<'_>) -> Result<bool, ServiceError> {
+        let killed = self.enforce_timeouts(ctx)?;
+        Ok(simulate::tick(ctx)? | killed)
+    }
+
+    fn busy(&self) -> bool {
+        !self
+            .running
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty()
+    }
+
+    /// A build whose process belonged to a previous emulator cannot go on: it fails, visibly.
+    /// Simulated builds run on stored state and simply carry on.
+    fn recover(&self, ctx: &Ctx<'_>) -> Result<(), ServiceError> {
+        let now = ctx.clock.now();
+        let sims = ctx.store.documents(SVC, "sim")?;
+        let mut logs = Vec::new();
+        ctx.store.write(|tx| {
+            for (id, mut b) in tx.list(SVC, "build")? {
+                if b["buildStatus"].as_str() != Some("IN_PROGRESS") || sims.contains_key(&id) {
+                    continue;
+                }
+                let phase = record::open_phase(&b).unwrap_or("FINALIZING").to_string();
+                record::end_phase(
+                    &mut b,
+                    "FAILED",
+                    record::context("BUILD_INTERRUPTED", INTERRUPTED),
+                    now,
+                );
+                record::complete(&mut b, "FAILED", now);
+                if let Some(t) = LogTarget::of(&b) {
+                    logs.push((t, phase));
+                }
+                tx.put(SVC, "build", &id, &b)?;
+            }
+            Ok(())
+        })?;
+        for (t, phase) in logs {
+            let lines = [
+                (
+                    ctx.clock.now_millis(),
+                    record::container_line(now, &format!("Phase complete: {phase} State: FAILED")),
+                ),
+                (
+                    ctx.clock.now_millis(),
+                    record::container_line(
+                        now,
+                        &format!(
+                            "Phase context status code: BUILD_INTERRUPTED Message: {INTERRUPTED}"
+                        ),
+                    ),
+                ),
+            ];
+            record::put_lines(ctx.emulator, &t, &lines);
+        }
+        Ok(())
     }
 }
 
@@ -27,21 +234,45 @@ impl Service for CodeBuild {
 /// CodeBuild object behind a stack resource of `resource_type` from its evaluated `props`
 /// (CloudFormation's PascalCase property names).
 pub fn cfn_put(
-    _ctx: &Ctx<'_>,
-    _resource_type: &str,
-    _physical_id: &str,
-    _props: &Value,
-    _update: bool,
+    ctx: &Ctx<'_>,
+    resource_type: &str,
+    physical_id: &str,
+    props: &Value,
+    update: bool,
 ) -> Result<(), ServiceError> {
-    Ok(())
+    if resource_type != "AWS::CodeBuild::Project" {
+        return Ok(());
+    }
+    let input = projects::input_from_cfn(physical_id, props);
+    let exists = ctx.store.document(SVC, "project", physical_id)?.is_some();
+    if update && exists {
+        // Properties removed from the template go back to the service's defaults.
+        let reset: Vec<&str> = [
+            "description",
+            "tags",
+            "vpcConfig",
+            "cache",
+            "logsConfig",
+            "encryptionKey",
+        ]
+        .into_iter()
+        .filter(|m| input.get(*m).is_none())
+        .collect();
+        projects::update_resetting(ctx, Input(&input), &reset).map(|_| ())
+    } else {
+        projects::create(ctx, Input(&input)).map(|_| ())
+    }
 }
 
 /// CloudFormation's resource handler: deletes the live object; one already gone is not an error.
 pub fn cfn_delete(
-    _ctx: &Ctx<'_>,
-    _resource_type: &str,
-    _physical_id: &str,
+    ctx: &Ctx<'_>,
+    resource_type: &str,
+    physical_id: &str,
     _props: &Value,
 ) -> Result<(), ServiceError> {
-    Ok(())
+    if resource_type != "AWS::CodeBuild::Project" {
+        return Ok(());
+    }
+    projects::delete(ctx, Input(&json!({ "name": physical_id }))).map(|_| ())
 }
