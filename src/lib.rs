@@ -16,6 +16,7 @@ pub mod emulator;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod provision;
 pub mod stack;
 pub mod ui;
 

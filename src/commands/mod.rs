@@ -1,7 +1,10 @@
 //! One function per command. Every command loads and validates the config first, so a bad
 //! config exits 2 before any API call.
 
+mod destroy;
 mod emulator;
+mod init;
+mod status;
 mod template;
 mod validate;
 
@@ -22,9 +25,9 @@ pub fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
         Command::Validate => Ok(validate::run(&loaded)),
         Command::Template(args) => template::run(&loaded, &args),
         Command::Console => not_yet("the console", "the console issue"),
-        Command::Init(_) => not_yet("pipetui init", "the stack issue"),
-        Command::Status(_) => not_yet("pipetui status", "the console issue"),
-        Command::Destroy(_) => not_yet("pipetui destroy", "the stack issue"),
+        Command::Init(args) => init::run(&loaded, &args, &state_dir),
+        Command::Status(args) => status::run(&loaded, &state_dir, &args),
+        Command::Destroy(args) => destroy::run(&loaded, &args, &state_dir),
         Command::Emulator(EmulatorCommand::Serve { port }) => {
             emulator::serve_command(&loaded, &state_dir, port)
         }
