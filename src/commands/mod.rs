@@ -3,6 +3,7 @@
 
 mod destroy;
 mod emulator;
+mod status;
 mod init;
 mod status;
 mod template;
