@@ -3,7 +3,6 @@
 
 mod destroy;
 mod emulator;
-mod status;
 mod init;
 mod status;
 mod template;
