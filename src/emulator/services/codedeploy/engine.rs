@@ -121,6 +121,13 @@ impl CodeDeploy {
             }
             return Ok(None);
         }
+        // Health first, so the alarms read this tick's data points.
+        if dep["computePlatform"] == "Server"
+            && now - dep["_run"]["lastHealth"].as_f64().unwrap_or(0.0) >= health::HEALTH_EVERY
+        {
+            dep["_run"]["lastHealth"] = json!(now);
+            health::publish(ctx, dep, &group, now);
+        }
         if now > dep["_run"]["lastAlarm"].as_f64().unwrap_or(0.0) {
             dep["_run"]["lastAlarm"] = json!(now);
             let firing = health::firing(ctx, dep);
@@ -135,12 +142,6 @@ impl CodeDeploy {
                     event: "DEPLOYMENT_STOP_ON_ALARM",
                 }));
             }
-        }
-        if dep["computePlatform"] == "Server"
-            && now - dep["_run"]["lastHealth"].as_f64().unwrap_or(0.0) >= health::HEALTH_EVERY
-        {
-            dep["_run"]["lastHealth"] = json!(now);
-            health::publish(ctx, dep, &group, now);
         }
         let mut stage = stage;
         // Stages that end within this tick hand over to the next one at once.
@@ -179,7 +180,9 @@ impl CodeDeploy {
                     if now < dep["_run"]["bakeUntil"].as_f64().unwrap_or(now) {
                         break;
                     }
-                    if dep["deploymentStyle"]["deploymentType"] == "BLUE_GREEN" {
+                    if dep["deploymentStyle"]["deploymentType"] == "BLUE_GREEN"
+                        && dep["computePlatform"] != "Lambda"
+                    {
                         let term = &dep["blueGreenDeploymentConfiguration"]["terminateBlueInstancesOnDeploymentSuccess"];
                         let wait = term["terminationWaitTimeInMinutes"].as_f64().unwrap_or(0.0);
                         dep["instanceTerminationWaitTimeStarted"] = json!(true);
@@ -329,7 +332,9 @@ impl CodeDeploy {
                 creator: "codeDeployRollback",
                 ignore_stop_failures: dep["ignoreApplicationStopFailures"] == true,
                 auto_rollback: Some(dep["autoRollbackConfiguration"].clone()),
-                alarms: dep.get("overrideAlarmConfiguration").cloned(),
+                // [CHOICE] A rollback does not watch the alarms that stopped the deployment it
+                // undoes: they stay in ALARM until fresh data arrives and would stop it at once.
+                alarms: Some(json!({"enabled": false, "ignorePollAlarmFailure": false, "alarms": []})),
                 file_exists: None,
             };
             let new_id = plan::create(tx, settings, now, &req)?;

@@ -195,8 +195,32 @@ fn inside(root: &Path, path: &str) -> PathBuf {
     p
 }
 
-/// Install: copies each `files` entry of the appspec from the archive into the host.
+/// Copies `src` into `dst`, noting every file written in `written`.
+fn copy_noting(src: &Path, dst: &Path, written: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for entry in std::fs::read_dir(src)? {
+        let entry = entry?;
+        let to = dst.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_noting(&entry.path(), &to, written)?;
+        } else {
+            std::fs::copy(entry.path(), &to)?;
+            written.push(to);
+        }
+    }
+    Ok(())
+}
+
+/// Install: removes the files the previous revision installed (like the agent's cleanup
+/// file), then copies each `files` entry of the appspec from the archive into the host.
 pub fn install(spec: &Value, archive: &Path, host: &Path) -> Result<String, String> {
+    let cleanup = host.join(".codedeploy").join("installed");
+    if let Ok(old) = std::fs::read_to_string(&cleanup) {
+        for line in old.lines().filter(|l| !l.is_empty()) {
+            let _ = std::fs::remove_file(line);
+        }
+    }
+    let mut written = Vec::new();
     let mut done = Vec::new();
     for f in spec["files"].as_array().into_iter().flatten() {
         let source = f["source"].as_str().unwrap_or("/");
@@ -204,16 +228,24 @@ pub fn install(spec: &Value, archive: &Path, host: &Path) -> Result<String, Stri
         let from = inside(archive, source);
         let to = inside(host, dest);
         let result = if from.is_dir() {
-            copy_dir(&from, &to)
+            copy_noting(&from, &to, &mut written)
         } else {
             std::fs::create_dir_all(&to).and_then(|_| {
-                let name = from.file_name().map(PathBuf::from).unwrap_or_default();
-                std::fs::copy(&from, to.join(name)).map(|_| ())
+                let target = to.join(from.file_name().map(PathBuf::from).unwrap_or_default());
+                std::fs::copy(&from, &target)?;
+                written.push(target);
+                Ok(())
             })
         };
         result.map_err(|e| format!("Copying {source} to {dest} failed: {e}"))?;
         done.push(format!("Copied {source} to {dest}"));
     }
+    let list: Vec<String> = written
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    std::fs::write(&cleanup, list.join("\n"))
+        .map_err(|e| format!("Recording the installed files failed: {e}"))?;
     Ok(done.join("\n"))
 }
 
