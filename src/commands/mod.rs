@@ -1,6 +1,7 @@
 //! One function per command. Every command loads and validates the config first, so a bad
 //! config exits 2 before any API call.
 
+mod console;
 mod destroy;
 mod emulator;
 mod init;
@@ -24,7 +25,7 @@ pub fn dispatch(cli: Cli) -> color_eyre::Result<ExitCode> {
     match command {
         Command::Validate => Ok(validate::run(&loaded)),
         Command::Template(args) => template::run(&loaded, &args),
-        Command::Console => not_yet("the console", "the console issue"),
+        Command::Console => console::run(&loaded, &state_dir),
         Command::Init(args) => init::run(&loaded, &args, &state_dir),
         Command::Status(args) => status::run(&loaded, &state_dir, &args),
         Command::Destroy(args) => destroy::run(&loaded, &args, &state_dir),
@@ -50,10 +51,4 @@ pub fn load(global: &GlobalArgs) -> Result<Loaded, ExitCode> {
             Err(ExitCode::from(EXIT_USAGE))
         }
     }
-}
-
-/// A command whose capability has not landed yet: say so and exit 2, never a fake success.
-fn not_yet(what: &str, issue: &str) -> color_eyre::Result<ExitCode> {
-    eprintln!("error: {what} is not available yet (it arrives with {issue}); the config is valid");
-    Ok(ExitCode::from(EXIT_USAGE))
 }

@@ -1,7 +1,89 @@
-//! The interactive console: state, actions, the reducer, keymap, worker and event loop.
+//! The interactive console (Elm architecture): keys and finished I/O become `Action`s,
+//! `update` is the only mutation and returns `Effect`s, the `worker` runs them on tokio tasks,
+//! and `ui::draw` renders `&State`. The terminal is restored on every exit path, panics included.
 
+pub mod action;
+pub mod fetch;
+pub mod format;
+pub mod input;
+pub mod keymap;
+pub mod logbuf;
+pub mod logs;
+pub mod ops;
+pub mod palette;
+pub mod poll;
+pub mod rows;
+pub mod state;
+pub mod update;
+mod worker;
+
+use std::io::stdout;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::execute;
+
+use crate::aws::Target;
+use crate::model::TargetInfo;
+
+pub use action::{Action, Effect};
+pub use state::{Settings, State, View};
+pub use update::update;
+
+/// Time between ticks (polls falling due, notices expiring); nothing is drawn unless changed.
+const TICK: Duration = Duration::from_millis(250);
+
+/// Wall-clock epoch seconds (the console's notion of "now"; the reducer gets it via `Tick`).
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Header and confirmation text for where calls go.
+pub fn target_info(target: &Target) -> TargetInfo {
+    TargetInfo {
+        label: target.to_string(),
+        emulator: matches!(target, Target::Emulator),
+        account: None,
+        endpoint_url: match target {
+            Target::Endpoint { url, .. } => Some(url.clone()),
+            _ => None,
+        },
+    }
+}
+
+/// Console settings from the loaded config.
+pub fn settings(loaded: &crate::config::Loaded, state_dir: &Path) -> Settings {
+    let config = &loaded.config;
+    let environments: Vec<String> = config.environments.iter().map(|e| e.name.clone()).collect();
+    let production = environments
+        .iter()
+        .filter(|n| {
+            matches!(
+                n.to_ascii_lowercase().as_str(),
+                "production" | "prod" | "prd"
+            )
+        })
+        .cloned()
+        .collect();
+    let stack_name = crate::config::validate::naming(config)
+        .name(crate::config::NameKind::Stack, crate::stack::CICD, "stack")
+        .unwrap_or_else(|e| e.name);
+    Settings {
+        read_only: config.console.read_only,
+        production,
+        environments,
+        stack_name,
+        refresh_seconds: f64::from(config.console.refresh_seconds),
+        save_dir: state_dir.join("saved-logs"),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+    }
+}
 
 /// Runs the console until the user quits; the terminal is restored on every exit path.
 pub fn run(
@@ -9,7 +91,126 @@ pub fn run(
     loaded: &crate::config::Loaded,
     state_dir: &Path,
 ) -> color_eyre::Result<ExitCode> {
-    let _ = (session, loaded, state_dir);
-    eprintln!("error: the console is not available yet");
-    Ok(ExitCode::from(crate::EXIT_USAGE))
+    // Worker tasks run on the caller's runtime when there is one (the SDK clients were built
+    // there), else on one of our own.
+    let (handle, _own_runtime) = match tokio::runtime::Handle::try_current() {
+        Ok(h) => (h, None),
+        Err(_) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            (rt.handle().clone(), Some(rt))
+        }
+    };
+    let settings = settings(loaded, state_dir);
+    let keymap = keymap::Keymap::new(settings.read_only);
+    let mut state = State::new(
+        target_info(&session.clients.target),
+        settings,
+        keymap,
+        now(),
+    );
+    let audit = match crate::audit::AuditLog::open(state_dir) {
+        Ok(log) => Some(Arc::new(log)),
+        Err(e) => {
+            tracing::warn!(error = %e, "audit log unavailable; operations are disabled");
+            update::notify(
+                &mut state,
+                format!("operations disabled: {e}"),
+                state::NoticeKind::Error,
+            );
+            None
+        }
+    };
+    let (tx, rx) = mpsc::channel();
+    let worker = worker::Worker::new(handle, session.clients.clone(), tx.clone(), audit);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let input = spawn_input(tx, stop.clone());
+
+    let mut terminal = ratatui::init();
+    install_mouse_restore_hook();
+    let _ = execute!(stdout(), EnableMouseCapture);
+    if let Ok(size) = terminal.size() {
+        state.size = (size.width, size.height);
+    }
+    let result = event_loop(&mut terminal, &mut state, &rx, &worker);
+    let _ = execute!(stdout(), DisableMouseCapture);
+    ratatui::restore();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = input.join();
+    drop(session);
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// Mouse capture is ours to undo on a panic; ratatui's hook restores the rest.
+fn install_mouse_restore_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(stdout(), DisableMouseCapture);
+        previous(info);
+    }));
+}
+
+/// Reads terminal events on a thread so input never waits for the worker or rendering.
+fn spawn_input(
+    tx: mpsc::Sender<Action>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            match crossterm::event::poll(Duration::from_millis(100)) {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(_) => break,
+            }
+            let action = match crossterm::event::read() {
+                Ok(Event::Key(k)) => Action::Key(k),
+                Ok(Event::Mouse(m)) => Action::Mouse(m),
+                Ok(Event::Resize(w, h)) => Action::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            if tx.send(action).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    state: &mut State,
+    rx: &Receiver<Action>,
+    worker: &worker::Worker,
+) -> color_eyre::Result<()> {
+    let mut last_tick = Instant::now() - TICK;
+    loop {
+        if state.dirty {
+            terminal.draw(|frame| crate::ui::draw(frame, state))?;
+            state.dirty = false;
+        }
+        if state.quit {
+            return Ok(());
+        }
+        let wait = TICK.saturating_sub(last_tick.elapsed());
+        let action = match rx.recv_timeout(wait) {
+            Ok(action) => action,
+            Err(RecvTimeoutError::Timeout) => {
+                last_tick = Instant::now();
+                Action::Tick(now())
+            }
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        for effect in update(state, action) {
+            worker.run(effect);
+        }
+        // Busy input must not starve polling: tick on schedule even while actions stream in.
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            for effect in update(state, Action::Tick(now())) {
+                worker.run(effect);
+            }
+        }
+    }
 }

@@ -390,3 +390,18 @@ pub(crate) fn quote(value: &str) -> String {
         format!("'{}'", value.replace('\'', r"'\''"))
     }
 }
+
+impl Operation {
+    /// Two operations with the same key act on the same thing (comments and reasons aside);
+    /// the console never has two of them in flight.
+    pub fn dedup_key(&self) -> String {
+        let mut key = self.api_call().to_string();
+        for (name, value) in self.parameters() {
+            if name != "comment" && name != "reason" {
+                key.push('|');
+                key.push_str(&value);
+            }
+        }
+        key
+    }
+}
