@@ -12,7 +12,7 @@ use crate::model::{
 
 /// The project tag that makes the emulator replay a buildspec instead of running it.
 const SIMULATED_TAG: &str = "pipetui:simulated";
-/// Set to `1`/`true` to mark every build as simulated (an emulator run with simulated builds).
+/// The environment variable the emulator gives a simulated build.
 const SIMULATED_ENV: &str = "PIPETUI_SIMULATED";
 
 /// BatchGetDeploymentTargets accepts at most 25 ids per call.
@@ -37,7 +37,7 @@ pub async fn build(clients: &Clients, id: &str) -> Result<Build, AwsError> {
         });
     };
     let project = b.project_name().unwrap_or_default().to_string();
-    let simulated = env_simulated() || project_simulated(clients, &project).await?;
+    let simulated = env_simulated(b) || project_simulated(clients, &project).await?;
     Ok(Build {
         id: b.id().unwrap_or(id).to_string(),
         status: b
@@ -86,9 +86,13 @@ pub async fn build(clients: &Clients, id: &str) -> Result<Build, AwsError> {
     })
 }
 
-fn env_simulated() -> bool {
-    std::env::var(SIMULATED_ENV)
-        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+/// Whether the build ran with `PIPETUI_SIMULATED=true` in its environment.
+fn env_simulated(b: &aws_sdk_codebuild::types::Build) -> bool {
+    b.environment()
+        .map(|e| e.environment_variables())
+        .unwrap_or_default()
+        .iter()
+        .any(|v| v.name() == SIMULATED_ENV && v.value().eq_ignore_ascii_case("true"))
 }
 
 async fn project_simulated(clients: &Clients, project: &str) -> Result<bool, AwsError> {
