@@ -354,7 +354,21 @@ async fn failing_hook_fails_the_deployment_and_rolls_back() {
         .iter()
         .filter(|t| t.instance_target().unwrap().status() == Some(&TargetStatus::Skipped))
         .count();
-    assert_eq!(skipped, 2, "the other hosts are not touched");
+    let statuses: Vec<_> = ts
+        .iter()
+        .map(|t| {
+            (
+                t.instance_target().unwrap().status().cloned(),
+                t.instance_target()
+                    .unwrap()
+                    .lifecycle_events()
+                    .iter()
+                    .map(|e| e.status().cloned())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(skipped, 2, "the other hosts are not touched: {statuses:?}");
 
     let rb_id = d
         .rollback_info()
@@ -920,4 +934,124 @@ async fn errors_carry_aws_codes() {
         .await
         .unwrap();
     assert_eq!(groups.deployment_groups(), [GROUP.to_string()]);
+}
+
+const STACK: &str = r#"
+Resources:
+  App:
+    Type: AWS::CodeDeploy::Application
+    Properties:
+      ApplicationName: orders
+      ComputePlatform: Server
+  Config:
+    Type: AWS::CodeDeploy::DeploymentConfig
+    Properties:
+      DeploymentConfigName: TwoHealthy
+      MinimumHealthyHosts:
+        Type: HOST_COUNT
+        Value: 2
+  Group:
+    Type: AWS::CodeDeploy::DeploymentGroup
+    DependsOn: [App, Config]
+    Properties:
+      ApplicationName: orders
+      DeploymentGroupName: prod
+      ServiceRoleArn: arn:aws:iam::000000000000:role/codedeploy
+      DeploymentConfigName: TwoHealthy
+      Ec2TagFilters:
+        - Key: Name
+          Value: orders
+          Type: KEY_AND_VALUE
+      AutoRollbackConfiguration:
+        Enabled: true
+        Events: [DEPLOYMENT_FAILURE, DEPLOYMENT_STOP_ON_ALARM]
+      AlarmConfiguration:
+        Enabled: true
+        Alarms:
+          - Name: orders-prod-errors
+      DeploymentStyle:
+        DeploymentType: IN_PLACE
+        DeploymentOption: WITHOUT_TRAFFIC_CONTROL
+      Tags:
+        - Key: Environment
+          Value: prod
+"#;
+
+#[tokio::test]
+async fn cloudformation_creates_and_deletes_the_application_group_and_config() {
+    use aws_sdk_cloudformation::types::StackStatus;
+    let fx = fixture(3);
+    let cfn = aws_sdk_cloudformation::Client::new(&common::sdk_config(&fx.emu));
+    let emu = fx.emu.clone();
+    let status = |cfn: aws_sdk_cloudformation::Client| async move {
+        for _ in 0..300 {
+            let out = cfn
+                .describe_stacks()
+                .stack_name("deploy")
+                .send()
+                .await
+                .unwrap();
+            let s = out.stacks()[0].stack_status().unwrap().clone();
+            if !s.as_str().ends_with("IN_PROGRESS") {
+                return s;
+            }
+            emu.clock.advance(1.0);
+        }
+        panic!("the stack never settled");
+    };
+    cfn.create_stack()
+        .stack_name("deploy")
+        .template_body(STACK)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(cfn.clone()).await, StackStatus::CreateComplete);
+    let g = fx
+        .cd
+        .get_deployment_group()
+        .application_name(APP)
+        .deployment_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
+    let g = g.deployment_group_info().unwrap();
+    assert_eq!(g.deployment_config_name(), Some("TwoHealthy"));
+    assert_eq!(g.service_role_arn(), Some(ROLE));
+    assert_eq!(g.ec2_tag_filters()[0].key(), Some("Name"));
+    let rb = g.auto_rollback_configuration().unwrap();
+    assert!(rb.enabled());
+    assert_eq!(rb.events().len(), 2);
+    assert_eq!(
+        g.alarm_configuration().unwrap().alarms()[0].name(),
+        Some("orders-prod-errors")
+    );
+    let c = fx
+        .cd
+        .get_deployment_config()
+        .deployment_config_name("TwoHealthy")
+        .send()
+        .await
+        .unwrap();
+    let m = c
+        .deployment_config_info()
+        .unwrap()
+        .minimum_healthy_hosts()
+        .unwrap();
+    assert_eq!((m.r#type().unwrap().as_str(), m.value()), ("HOST_COUNT", 2));
+
+    cfn.delete_stack()
+        .stack_name("deploy")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..300 {
+        fx.emu.clock.advance(1.0);
+        let gone = fx.cd.get_application().application_name(APP).send().await;
+        if gone.is_err() {
+            assert_eq!(code(gone), "ApplicationDoesNotExistException");
+            return;
+        }
+        let _ = cfn.describe_stacks().stack_name("deploy").send().await;
+    }
+    panic!("the application outlived its stack");
 }

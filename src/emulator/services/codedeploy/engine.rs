@@ -247,33 +247,31 @@ impl CodeDeploy {
                 t["status"] = json!(s);
             }
         }
+        let failed = |targets: &[Value]| targets.iter().filter(|t| t["status"] == "Failed").count();
+        let allowed = if server && phase == 0 {
+            fleet.saturating_sub(required.max(1))
+        } else {
+            0
+        };
+        // No new host starts once too many have failed.
+        let healthy = failed(&targets) <= allowed;
         let mut running = batched
             .iter()
             .filter(|&&i| targets[i]["status"] == "InProgress")
             .count();
         for &i in &batched {
-            if targets[i]["status"] == "Pending" && running < concurrency {
+            if healthy && targets[i]["status"] == "Pending" && running < concurrency {
                 running += 1;
                 steps::step(ctx, &self.runner, &mut scope, &mut targets[i], phase, now);
                 let s = steps::target_status(&targets[i], false);
                 targets[i]["status"] = json!(s);
             }
         }
+        let failed = failed(&targets);
         let messages = std::mem::take(&mut scope.messages);
         dep["_targets"] = json!(targets);
         push_messages(dep, messages);
         refresh(dep, false);
-        let failed = dep["_targets"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|t| t["status"] == "Failed")
-            .count();
-        let allowed = if server && phase == 0 {
-            fleet.saturating_sub(required.max(1))
-        } else {
-            0
-        };
         (failed > allowed).then(|| Ending {
             status: "Failed",
             code: if server { "HEALTH_CONSTRAINTS" } else { "HOOK_EXECUTION_FAILURE" },
