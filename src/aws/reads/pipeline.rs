@@ -148,7 +148,7 @@ pub async fn pipeline(clients: &Clients, name: &str) -> Result<PipelineDetail, A
         .collect();
 
     let revisions = execution_revisions(clients, name, &state).await?;
-    let stages = state
+    let mut stages: Vec<StageState> = state
         .stage_states()
         .iter()
         .map(|s| {
@@ -183,6 +183,7 @@ pub async fn pipeline(clients: &Clients, name: &str) -> Result<PipelineDetail, A
             }
         })
         .collect();
+    resolve_approval_data(clients, name, &mut stages).await?;
     Ok(PipelineDetail {
         name: name.to_string(),
         pipeline_type: declaration
@@ -205,6 +206,43 @@ pub async fn pipeline(clients: &Clients, name: &str) -> Result<PipelineDetail, A
             .collect(),
         updated: ts(state.updated()).or(declared.metadata().and_then(|m| ts(m.updated()))),
     })
+}
+
+/// A waiting approval's custom data with its variables resolved (`#{SourceVariables.CommitId}`
+/// becomes the commit), from the action execution's resolved configuration.
+async fn resolve_approval_data(
+    clients: &Clients,
+    name: &str,
+    stages: &mut [StageState],
+) -> Result<(), AwsError> {
+    for stage in stages.iter_mut() {
+        let Some(execution_id) = stage
+            .latest_execution
+            .as_ref()
+            .map(|l| l.execution_id.clone())
+        else {
+            continue;
+        };
+        if !stage.actions.iter().any(ActionState::awaiting_approval) {
+            continue;
+        }
+        let runs = action_executions(clients, name, &execution_id).await?;
+        for action in stage.actions.iter_mut().filter(|a| a.awaiting_approval()) {
+            let resolved = runs
+                .iter()
+                .filter(|r| r.stage == stage.name && r.action == action.name)
+                .find(|r| {
+                    action.action_execution_id.is_none()
+                        || r.action_execution_id == action.action_execution_id
+                })
+                .and_then(|r| r.input_config.iter().find(|(k, _)| k == CUSTOM_DATA))
+                .map(|(_, v)| v.clone());
+            if resolved.is_some() {
+                action.custom_data = resolved;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first source revision of each distinct execution the stages are on (usually one to three).
