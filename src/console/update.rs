@@ -333,6 +333,9 @@ fn back(state: &mut State) {
     let view = state.view();
     if state.filters.get(&view).is_some_and(|f| !f.is_empty()) {
         state.filters.remove(&view);
+        if view == View::Logs {
+            state.logs.buffer.set_filter("");
+        }
         return;
     }
     if view == View::Logs && super::logs::back(state) {

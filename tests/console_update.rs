@@ -1,0 +1,581 @@
+//! Reducer tests: keys and results in, state and effects out — no tokio, no terminal.
+
+#[path = "console/fixtures.rs"]
+mod fixtures;
+
+use std::collections::BTreeMap;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use fixtures::NOW;
+use pipetui::console::action::{Action, Effect, FetchError, Loaded, Request};
+use pipetui::console::keymap::{Command, Keymap};
+use pipetui::console::poll::Health;
+use pipetui::console::state::{Overlay, State, View};
+use pipetui::console::{rows, update};
+use pipetui::model::{Operation, RetryMode, Status};
+
+fn key(c: char) -> Action {
+    Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(k: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(k, KeyModifiers::NONE))
+}
+
+fn press(s: &mut State, keys: &str) -> Vec<Effect> {
+    keys.chars().flat_map(|c| update(s, key(c))).collect()
+}
+
+fn runs(effects: &[Effect]) -> Vec<&Operation> {
+    effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Run(op) = e {
+                Some(op)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn fetches(effects: &[Effect]) -> Vec<&Request> {
+    effects
+        .iter()
+        .filter_map(|e| {
+            if let Effect::Fetch(r) = e {
+                Some(r)
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The pipeline view of orders-pipeline with the cursor on the row named `row`.
+fn on_row(read_only: bool, row: &str, action: bool) -> State {
+    let mut s = fixtures::loaded(read_only);
+    s.views = vec![View::Pipelines, View::Pipeline];
+    let pos = rows::stage_rows(&s)
+        .iter()
+        .position(|r| match (action, r.action()) {
+            (true, Some(a)) => a.name == row,
+            (false, None) => r.stage().name == row,
+            _ => false,
+        })
+        .expect("row exists");
+    s.cursors.insert(
+        View::Pipeline,
+        pipetui::console::state::Cursor { selected: pos },
+    );
+    s
+}
+
+#[test]
+fn vim_keys_and_arrows_move_and_enter_drills_into_a_pipeline() {
+    let mut s = fixtures::loaded(false);
+    s.focus.pipeline = None;
+    press(&mut s, "jj");
+    assert_eq!(s.cursor(View::Pipelines).selected, 2);
+    update(&mut s, code(KeyCode::Up));
+    assert_eq!(s.cursor(View::Pipelines).selected, 1);
+    press(&mut s, "G");
+    assert_eq!(
+        s.cursor(View::Pipelines).selected,
+        2,
+        "clamped to the last row"
+    );
+    press(&mut s, "g");
+    let effects = update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.view(), View::Pipeline);
+    assert_eq!(s.focus.pipeline.as_deref(), Some("orders-pipeline"));
+    assert!(fetches(&effects).contains(&&Request::Pipeline("orders-pipeline".into())));
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.view(), View::Pipelines);
+}
+
+#[test]
+fn slash_filters_the_list_and_esc_clears_it() {
+    let mut s = fixtures::loaded(false);
+    press(&mut s, "/pay");
+    assert!(matches!(s.overlay, Some(Overlay::Filter)));
+    let names: Vec<_> = rows::pipelines(&s).iter().map(|p| p.name.clone()).collect();
+    assert_eq!(names, ["payments-pipeline"]);
+    update(&mut s, code(KeyCode::Enter));
+    assert!(s.overlay.is_none());
+    assert_eq!(rows::pipelines(&s).len(), 1, "the filter stays after enter");
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(rows::pipelines(&s).len(), 3);
+}
+
+#[test]
+fn palette_completes_commands_and_pipeline_names() {
+    let mut s = fixtures::loaded(false);
+    press(&mut s, ":al");
+    update(&mut s, code(KeyCode::Tab));
+    assert!(matches!(&s.overlay, Some(Overlay::Palette { input, .. }) if input == "alarms"));
+    update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.view(), View::Alarms);
+
+    press(&mut s, ":pipeline pay");
+    update(&mut s, code(KeyCode::Tab));
+    assert!(
+        matches!(&s.overlay, Some(Overlay::Palette { input, .. }) if input == "pipeline payments-pipeline")
+    );
+    let effects = update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.view(), View::Pipeline);
+    assert_eq!(
+        s.views,
+        [View::Pipelines, View::Pipeline],
+        "breadcrumbs restart at the list"
+    );
+    assert!(fetches(&effects).contains(&&Request::Pipeline("payments-pipeline".into())));
+
+    press(&mut s, ":bogus");
+    update(&mut s, code(KeyCode::Enter));
+    assert!(
+        s.notices
+            .last()
+            .is_some_and(|n| n.text.contains("unknown command"))
+    );
+}
+
+#[test]
+fn retry_needs_confirmation_and_sends_exactly_one_operation() {
+    let mut s = on_row(false, "Staging", false);
+    assert!(press(&mut s, "r").is_empty(), "a key alone sends nothing");
+    let Some(Overlay::Confirm { op, .. }) = &s.overlay else {
+        panic!("confirmation expected")
+    };
+    assert_eq!(op.api_call(), "codepipeline:RetryStageExecution");
+    let effects = press(&mut s, "y");
+    assert_eq!(
+        runs(&effects),
+        [&Operation::RetryStage {
+            pipeline: "orders-pipeline".into(),
+            stage: "Staging".into(),
+            execution_id: "11111111-aaaa-4bbb-8ccc-000000000001".into(),
+            mode: RetryMode::FailedActions,
+        }]
+    );
+    // In flight: the same retry is not sent twice.
+    let again = press(&mut s, "ry");
+    assert!(runs(&again).is_empty());
+    assert!(
+        s.notices
+            .last()
+            .is_some_and(|n| n.text.contains("already in flight"))
+    );
+    // Once it is answered, it can be sent again; a failure shows `Code: message`.
+    let op = s.in_flight[0].clone();
+    update(
+        &mut s,
+        Action::Done {
+            op,
+            result: Err("StageNotRetryableException: not failed".into()),
+        },
+    );
+    assert!(
+        s.notices
+            .last()
+            .is_some_and(|n| n.text.contains("StageNotRetryableException: not failed"))
+    );
+    assert_eq!(runs(&press(&mut s, "ry")).len(), 1);
+}
+
+#[test]
+fn cancelling_a_confirmation_sends_nothing() {
+    let mut s = on_row(false, "Staging", false);
+    press(&mut s, "R");
+    assert!(update(&mut s, code(KeyCode::Esc)).is_empty());
+    assert!(s.overlay.is_none());
+    assert!(s.in_flight.is_empty());
+}
+
+#[test]
+fn retry_of_a_stage_that_did_not_fail_says_why() {
+    let mut s = on_row(false, "Build", false);
+    press(&mut s, "r");
+    assert!(s.overlay.is_none());
+    assert!(
+        s.notices
+            .last()
+            .is_some_and(|n| n.text.contains("only a failed stage can be retried"))
+    );
+}
+
+#[test]
+fn approval_dialog_shows_context_and_sends_the_comment() {
+    let mut s = on_row(false, "Approve", true);
+    press(&mut s, "a");
+    let Some(Overlay::Approval(d)) = &s.overlay else {
+        panic!("approval dialog expected")
+    };
+    assert_eq!(
+        d.firing_alarms,
+        ["orders-production-error-rate"],
+        "production alarms warn"
+    );
+    assert!(
+        d.revision
+            .as_ref()
+            .is_some_and(|r| r.id.starts_with("3f2a9c1"))
+    );
+    // An empty comment is refused.
+    assert!(update(&mut s, code(KeyCode::Enter)).is_empty());
+    assert!(matches!(s.overlay, Some(Overlay::Approval(_))));
+    press(&mut s, "smoke ok");
+    let effects = update(&mut s, code(KeyCode::Enter));
+    let ops = runs(&effects);
+    assert_eq!(ops.len(), 1);
+    assert!(matches!(ops[0], Operation::Approve { comment, token, .. }
+        if comment == "smoke ok" && token == "0b7c8d9e-aaaa-bbbb-cccc-123456789abc"));
+    // Rejecting the same approval while the approval is in flight is de-duplicated.
+    press(&mut s, "x");
+    press(&mut s, "no");
+    assert!(runs(&update(&mut s, code(KeyCode::Enter))).is_empty());
+}
+
+#[test]
+fn tab_turns_an_approval_into_a_rejection() {
+    let mut s = on_row(false, "Approve", true);
+    press(&mut s, "a");
+    update(&mut s, code(KeyCode::Tab));
+    press(&mut s, "tests red");
+    let effects = update(&mut s, code(KeyCode::Enter));
+    assert!(matches!(runs(&effects)[..], [Operation::Reject { .. }]));
+}
+
+#[test]
+fn read_only_mode_has_no_mutating_keys_and_rejects_operations() {
+    let km = Keymap::new(true);
+    for cmd in Command::ALL.into_iter().filter(|c| c.mutating()) {
+        for view in View::ALL {
+            assert!(!km.has(view, cmd), "{cmd:?} bound in {view:?}");
+        }
+    }
+    assert!(km.hints(View::Pipeline).iter().all(|(_, c)| !c.mutating()));
+    let mut s = on_row(true, "Approve", true);
+    assert!(press(&mut s, "axrRsS").is_empty());
+    assert!(s.overlay.is_none() || matches!(s.overlay, Some(Overlay::Help)));
+    let effects = update(&mut s, Action::Command(Command::Approve));
+    assert!(effects.is_empty());
+    assert!(s.overlay.is_none());
+    assert!(
+        s.notices
+            .last()
+            .is_some_and(|n| n.text.contains("read-only"))
+    );
+    // Enter on an approval in read-only mode does not open the dialog either.
+    update(&mut s, code(KeyCode::Enter));
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn disabling_a_transition_validates_the_reason() {
+    let mut s = on_row(false, "Production", false);
+    press(&mut s, "t");
+    assert!(matches!(s.overlay, Some(Overlay::Input { .. })));
+    press(&mut s, "freeze #1");
+    update(&mut s, code(KeyCode::Enter));
+    let Some(Overlay::Input { error: Some(e), .. }) = &s.overlay else {
+        panic!("error expected")
+    };
+    assert!(e.contains('#'));
+    update(&mut s, code(KeyCode::Backspace));
+    update(&mut s, code(KeyCode::Backspace));
+    press(&mut s, "1");
+    update(&mut s, code(KeyCode::Enter));
+    let Some(Overlay::Confirm { op, warnings }) = &s.overlay else {
+        panic!("confirm expected")
+    };
+    assert_eq!(op.api_call(), "codepipeline:DisableStageTransition");
+    assert!(
+        warnings.iter().any(|w| w.contains("PRODUCTION")),
+        "production is called out"
+    );
+    assert_eq!(runs(&press(&mut s, "y")).len(), 1);
+}
+
+#[test]
+fn rollback_offers_earlier_successful_executions_last_good_first() {
+    let mut s = on_row(false, "Production", false);
+    press(&mut s, "b");
+    let Some(Overlay::RollbackPicker { candidates, .. }) = &s.overlay else {
+        panic!("picker expected")
+    };
+    let ids: Vec<_> = candidates.iter().map(|e| &e.id[..8]).collect();
+    assert_eq!(ids, ["44444444", "66666666"]);
+    update(&mut s, code(KeyCode::Enter));
+    let effects = press(&mut s, "y");
+    assert!(
+        matches!(runs(&effects)[..], [Operation::RollbackStage { target_execution_id, .. }]
+        if target_execution_id.starts_with("44444444"))
+    );
+
+    let mut src = on_row(false, "Source", false);
+    press(&mut src, "b");
+    assert!(
+        src.notices
+            .last()
+            .is_some_and(|n| n.text.contains("cannot be rolled back"))
+    );
+}
+
+#[test]
+fn throttling_backs_off_and_shows_a_stale_banner_until_data_returns() {
+    let mut s = fixtures::state(false);
+    let first = update(&mut s, Action::Tick(NOW));
+    assert!(fetches(&first).contains(&&Request::Pipelines));
+    // While in flight, no second request for the same slot.
+    assert!(!fetches(&update(&mut s, Action::Tick(NOW + 10.0))).contains(&&Request::Pipelines));
+    let throttled = FetchError {
+        message: "ThrottlingException: Rate exceeded".into(),
+        throttled: true,
+        unreachable: false,
+    };
+    update(
+        &mut s,
+        Action::Failed {
+            key: "pipelines".into(),
+            error: throttled,
+        },
+    );
+    assert!(matches!(s.polls.health(s.now, 5.0), Health::Stale { .. }));
+    // Backed off: nothing is fetched a moment later, even other slots.
+    assert!(fetches(&update(&mut s, Action::Tick(NOW + 11.0))).is_empty());
+    // After the back-off (≤ 2 × 5 s × 1.1 jitter) it tries again.
+    let retry = update(&mut s, Action::Tick(NOW + 22.0));
+    assert!(fetches(&retry).contains(&&Request::Pipelines));
+    update(
+        &mut s,
+        Action::Loaded {
+            key: "pipelines".into(),
+            data: Box::new(Loaded::Pipelines(fixtures::pipelines())),
+        },
+    );
+    assert_eq!(s.polls.health(s.now, 5.0), Health::Fresh);
+}
+
+#[test]
+fn unreachable_endpoint_shows_offline() {
+    let mut s = fixtures::state(false);
+    update(&mut s, Action::Tick(NOW));
+    let err = FetchError {
+        message: "cannot reach AWS (us-east-1)".into(),
+        throttled: false,
+        unreachable: true,
+    };
+    update(
+        &mut s,
+        Action::Failed {
+            key: "pipelines".into(),
+            error: err,
+        },
+    );
+    assert!(matches!(s.polls.health(s.now, 5.0), Health::Offline { .. }));
+    assert!(
+        s.notices
+            .last()
+            .is_some_and(|n| n.text.contains("cannot reach"))
+    );
+}
+
+#[test]
+fn polling_is_fast_while_something_runs_and_slow_when_idle() {
+    let mut s = fixtures::state(false);
+    update(&mut s, Action::Tick(NOW));
+    update(
+        &mut s,
+        Action::Loaded {
+            key: "pipelines".into(),
+            data: Box::new(Loaded::Pipelines(fixtures::pipelines())),
+        },
+    );
+    assert!(
+        fetches(&update(&mut s, Action::Tick(NOW + 2.5))).contains(&&Request::Pipelines),
+        "running: fast"
+    );
+
+    let mut idle = fixtures::pipelines();
+    for p in &mut idle {
+        if let Some(e) = &mut p.latest_execution {
+            e.status = Status::Succeeded;
+        }
+    }
+    update(
+        &mut s,
+        Action::Loaded {
+            key: "pipelines".into(),
+            data: Box::new(Loaded::Pipelines(idle)),
+        },
+    );
+    assert!(
+        !fetches(&update(&mut s, Action::Tick(NOW + 5.0))).contains(&&Request::Pipelines),
+        "idle: slow"
+    );
+    assert!(fetches(&update(&mut s, Action::Tick(NOW + 8.5))).contains(&&Request::Pipelines));
+}
+
+#[test]
+fn views_not_on_screen_poll_nothing() {
+    let mut s = fixtures::state(false);
+    let effects = update(&mut s, Action::Tick(NOW));
+    let reqs = fetches(&effects);
+    assert!(
+        reqs.iter()
+            .all(|r| matches!(r, Request::Identity | Request::Pipelines | Request::Alarms)),
+        "{reqs:?}"
+    );
+}
+
+#[test]
+fn idle_ticks_do_not_redraw() {
+    let mut s = fixtures::loaded(false);
+    s.polls.last_ok = Some(NOW);
+    s.dirty = false;
+    update(&mut s, Action::Tick(NOW + 0.25));
+    assert!(!s.dirty);
+    // An identical answer changes nothing on screen either.
+    update(
+        &mut s,
+        Action::Loaded {
+            key: "pipelines".into(),
+            data: Box::new(Loaded::Pipelines(fixtures::pipelines())),
+        },
+    );
+    assert!(!s.dirty);
+}
+
+#[test]
+fn a_late_answer_for_another_pipeline_is_dropped() {
+    let mut s = fixtures::loaded(false);
+    let mut other = fixtures::pipeline();
+    other.name = "payments-pipeline".into();
+    update(
+        &mut s,
+        Action::Loaded {
+            key: "pipeline".into(),
+            data: Box::new(Loaded::Pipeline(other)),
+        },
+    );
+    assert_eq!(
+        s.data.pipeline.as_ref().map(|p| p.name.as_str()),
+        Some("orders-pipeline")
+    );
+}
+
+#[test]
+fn keys_can_be_remapped_per_view() {
+    let mut overrides: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    overrides
+        .entry("pipelines".into())
+        .or_default()
+        .insert("down".into(), vec!["n".into(), "ctrl-n".into()]);
+    let km = Keymap::new(false)
+        .with_overrides(&overrides, false)
+        .expect("valid overrides");
+    let mut s = fixtures::loaded(false);
+    s.keymap = km;
+    press(&mut s, "j");
+    assert_eq!(
+        s.cursor(View::Pipelines).selected,
+        0,
+        "j no longer moves in this view"
+    );
+    press(&mut s, "n");
+    assert_eq!(s.cursor(View::Pipelines).selected, 1);
+    assert!(
+        s.keymap
+            .bindings(View::Pipelines)
+            .iter()
+            .any(|(k, c)| *c == Command::Down && k.contains('n'))
+    );
+    // Other views keep their defaults.
+    assert!(
+        s.keymap
+            .bindings(View::Alarms)
+            .iter()
+            .any(|(k, c)| *c == Command::Down && k.contains('j'))
+    );
+
+    let mut bad: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    bad.entry("nowhere".into())
+        .or_default()
+        .insert("down".into(), vec!["x".into()]);
+    bad.entry("pipelines".into())
+        .or_default()
+        .insert("fly".into(), vec!["x".into()]);
+    let errors = Keymap::new(false)
+        .with_overrides(&bad, false)
+        .expect_err("invalid");
+    assert_eq!(errors.len(), 2);
+}
+
+#[test]
+fn help_lists_the_keymap_of_the_current_view() {
+    let mut s = on_row(false, "Approve", true);
+    press(&mut s, "?");
+    assert!(matches!(s.overlay, Some(Overlay::Help)));
+    let b = s.keymap.bindings(View::Pipeline);
+    assert!(b.iter().any(|(k, c)| k == "a" && *c == Command::Approve));
+    press(&mut s, "q");
+    assert!(
+        s.overlay.is_none() && !s.quit,
+        "q closes help, it does not quit"
+    );
+}
+
+#[test]
+fn logs_filter_search_and_first_error() {
+    let mut s = fixtures::loaded(false);
+    s.views = vec![View::Pipelines, View::Logs];
+    s.logs.pane = pipetui::console::state::LogPane::Lines;
+    s.logs.group = Some("/aws/codebuild/orders-build".into());
+    s.logs.buffer.extend(fixtures::log_lines(1000));
+    press(&mut s, "E");
+    assert_eq!(s.logs.top, 7, "first error line");
+    press(&mut s, "/ERROR");
+    update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.logs.buffer.visible_len(), 20);
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.logs.buffer.visible_len(), 1000);
+    press(&mut s, "s");
+    press(&mut s, "line 99:");
+    update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.logs.search_hit, Some(99));
+    press(&mut s, "n");
+    assert_eq!(
+        s.logs.search_hit,
+        Some(99),
+        "only one match: next wraps to it"
+    );
+    let saved = update(&mut s, Action::Command(Command::Save));
+    assert!(matches!(&saved[..], [Effect::Save { text, .. }] if text.lines().count() == 1000));
+}
+
+#[test]
+fn cli_equivalents_are_exact_and_quoted() {
+    let op = Operation::Approve {
+        pipeline: "orders-pipeline".into(),
+        stage: "ApproveProduction".into(),
+        action: "Approve".into(),
+        token: "abc-123".into(),
+        comment: "smoke ok".into(),
+    };
+    assert_eq!(
+        op.cli_equivalent(),
+        "aws codepipeline put-approval-result --pipeline-name orders-pipeline --stage-name ApproveProduction \
+         --action-name Approve --result 'summary=smoke ok,status=Approved' --token abc-123"
+    );
+    let stop = Operation::StopExecution {
+        pipeline: "p".into(),
+        execution_id: "e".into(),
+        abandon: true,
+        reason: "it's broken".into(),
+    };
+    assert_eq!(
+        stop.cli_equivalent(),
+        r"aws codepipeline stop-pipeline-execution --pipeline-name p --pipeline-execution-id e --abandon --reason 'it'\''s broken'"
+    );
+}
