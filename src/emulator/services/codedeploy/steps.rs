@@ -76,10 +76,7 @@ pub fn step(
     now: f64,
 ) -> bool {
     let mut changed = false;
-    loop {
-        let Some(events) = t["lifecycleEvents"].as_array() else {
-            break;
-        };
+    while let Some(events) = t["lifecycleEvents"].as_array() {
         let Some(i) = events.iter().position(|e| !done(&e["status"])) else {
             break;
         };
