@@ -3,6 +3,8 @@
 //! and failures read `Code: message`.
 
 mod common;
+#[path = "console_aws/deployments.rs"]
+mod deployments;
 #[path = "console_aws/pipelines.rs"]
 mod pipelines;
 

@@ -129,8 +129,17 @@ pub async fn deployment(clients: &Clients, id: &str) -> Result<Deployment, AwsEr
         )));
     };
     let targets = match deployment_targets(clients, id).await {
+        // A deployment that is created but not started has no targets yet.
+        Err(AwsError::Service { code, .. }) if code == "DeploymentNotStartedException" => {
+            Vec::new()
+        }
         Err(AwsError::Service { code, .. }) if targets_unsupported(&code) => {
-            deployment_instances(clients, id).await?
+            match deployment_instances(clients, id).await {
+                Err(AwsError::Service { code, .. }) if code == "DeploymentNotStartedException" => {
+                    Vec::new()
+                }
+                other => other?,
+            }
         }
         other => other?,
     };
