@@ -3,6 +3,7 @@
 //! approvals, Lambda invokes — on the emulator's ticks.
 
 mod api;
+mod approval;
 mod cfn;
 mod control;
 mod declaration;
@@ -20,8 +21,8 @@ use serde_json::Value;
 use crate::emulator::protocol::{Input, ServiceError, ServiceId};
 use crate::emulator::service::{Ctx, Service, unknown_operation};
 
+pub use approval::APPROVAL_TIMEOUT;
 pub use engine::RESTARTED;
-pub use executors::APPROVAL_TIMEOUT;
 pub use lambda::INVOCATIONS;
 
 #[derive(Debug, Default)]
