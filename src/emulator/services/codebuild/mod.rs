@@ -185,49 +185,51 @@ impl Service for CodeBuild {
     /// A build whose process belonged to a previous emulator cannot go on: it fails, visibly.
     /// Simulated builds run on stored state and simply carry on.
     fn recover(&self, ctx: &Ctx<'_>) -> Result<(), ServiceError> {
-        let now = ctx.clock.now();
-        let sims = ctx.store.documents(SVC, "sim")?;
-        let mut logs = Vec::new();
-        ctx.store.write(|tx| {
-            for (id, mut b) in tx.list(SVC, "build")? {
-                if b["buildStatus"].as_str() != Some("IN_PROGRESS") || sims.contains_key(&id) {
-                    continue;
+        // The previous process may still be finishing its last write; wait for its lock a while.
+        let mut tries = 0;
+        loop {
+            match recover_builds(ctx) {
+                Err(e) if e.message.contains("locked") && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
                 }
-                let phase = record::open_phase(&b).unwrap_or("FINALIZING").to_string();
-                record::end_phase(
-                    &mut b,
-                    "FAILED",
-                    record::context("BUILD_INTERRUPTED", INTERRUPTED),
-                    now,
-                );
-                record::complete(&mut b, "FAILED", now);
-                if let Some(t) = LogTarget::of(&b) {
-                    logs.push((t, phase));
-                }
-                tx.put(SVC, "build", &id, &b)?;
+                other => return other,
             }
-            Ok(())
-        })?;
-        for (t, phase) in logs {
-            let lines = [
-                (
-                    ctx.clock.now_millis(),
-                    record::container_line(now, &format!("Phase complete: {phase} State: FAILED")),
-                ),
-                (
-                    ctx.clock.now_millis(),
-                    record::container_line(
-                        now,
-                        &format!(
-                            "Phase context status code: BUILD_INTERRUPTED Message: {INTERRUPTED}"
-                        ),
-                    ),
-                ),
-            ];
-            record::put_lines(ctx.emulator, &t, &lines);
+        }
+    }
+}
+
+fn recover_builds(ctx: &Ctx<'_>) -> Result<(), ServiceError> {
+    let now = ctx.clock.now();
+    let sims = ctx.store.documents(SVC, "sim")?;
+    let mut logs = Vec::new();
+    ctx.store.write(|tx| {
+        for (id, mut b) in tx.list(SVC, "build")? {
+            if b["buildStatus"].as_str() != Some("IN_PROGRESS") || sims.contains_key(&id) {
+                continue;
+            }
+            let phase = record::open_phase(&b).unwrap_or("FINALIZING").to_string();
+            let context = record::context("BUILD_INTERRUPTED", INTERRUPTED);
+            record::end_phase(&mut b, "FAILED", context, now);
+            record::complete(&mut b, "FAILED", now);
+            if let Some(t) = LogTarget::of(&b) {
+                logs.push((t, phase));
+            }
+            tx.put(SVC, "build", &id, &b)?;
         }
         Ok(())
+    })?;
+    let ms = ctx.clock.now_millis();
+    for (t, phase) in logs {
+        let lines = [
+            format!("Phase complete: {phase} State: FAILED"),
+            format!("Phase context status code: BUILD_INTERRUPTED Message: {INTERRUPTED}"),
+            "Build FAILED".to_string(),
+        ]
+        .map(|l| (ms, record::container_line(now, &l)));
+        record::put_lines(ctx.emulator, &t, &lines);
     }
+    Ok(())
 }
 
 /// CloudFormation's resource handler: creates (or, with `update`, updates in place) the live

@@ -155,6 +155,10 @@ impl Recorder {
             let mut b = tx
                 .get(SVC, "build", &self.build_id)?
                 .ok_or_else(|| ServiceError::internal("build vanished"))?;
+            // A build already complete (failed by a newer emulator's recovery) stays as it is.
+            if b["buildComplete"] == serde_json::json!(true) {
+                return Ok(());
+            }
             f(&mut b, now);
             tx.put(SVC, "build", &self.build_id, &b)
         });

@@ -267,11 +267,11 @@ fn run_build(plan: &Plan, rec: &Recorder, running: &Running) -> Result<(), Gone>
     let mut succeeding = true;
     let mut upload = true;
     for (i, (_, phase)) in COMMAND_PHASES.iter().enumerate() {
-        if let Some(why) = running.cancelled() {
-            return cancelled(rec, why, "FINALIZING");
-        }
         rec.update(|b, now| start_phase(b, phase, now))?;
         rec.agent(&format!("Entering phase {phase}"))?;
+        if let Some(why) = running.cancelled() {
+            return cancelled(rec, why, phase);
+        }
         set_var(
             &mut env,
             "CODEBUILD_BUILD_SUCCEEDING",
@@ -309,7 +309,10 @@ fn run_build(plan: &Plan, rec: &Recorder, running: &Running) -> Result<(), Gone>
             }
         }
     }
-    finish(rec, if succeeding { "SUCCEEDED" } else { "FAILED" })
+    match running.cancelled() {
+        Some(why) => finish(rec, why.status()),
+        None => finish(rec, if succeeding { "SUCCEEDED" } else { "FAILED" }),
+    }
 }
 
 fn upload_artifacts(
