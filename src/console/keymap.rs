@@ -300,6 +300,16 @@ impl Chord {
         Ok(Chord { code, ctrl, alt })
     }
 
+    /// Which of several keys for one command to show first.
+    fn rank(&self) -> u8 {
+        match (self.ctrl || self.alt, self.code) {
+            (false, KeyCodeKey::Enter | KeyCodeKey::Esc) => 0,
+            (false, KeyCodeKey::Char(_)) => 1,
+            (false, _) => 2,
+            (true, _) => 3,
+        }
+    }
+
     pub fn label(&self) -> String {
         let key = match self.code {
             KeyCodeKey::Char(' ') => "space".to_string(),
@@ -491,27 +501,36 @@ impl Keymap {
         })
     }
 
-    /// Every (keys, command) of a view, one entry per command, in command order.
+    /// Every (keys, command) of a view, one entry per command, in command order; each
+    /// command's keys start with the one worth showing (enter/esc, then plain keys).
     pub fn bindings(&self, view: View) -> Vec<(String, Command)> {
-        let mut by_cmd: BTreeMap<Command, Vec<String>> = BTreeMap::new();
+        let mut by_cmd: BTreeMap<Command, Vec<Chord>> = BTreeMap::new();
         if let Some(map) = self.views.get(&view) {
             for (chord, cmd) in map {
-                by_cmd.entry(*cmd).or_default().push(chord.label());
+                by_cmd.entry(*cmd).or_default().push(*chord);
             }
         }
         by_cmd
             .into_iter()
-            .map(|(cmd, keys)| (keys.join("/"), cmd))
+            .map(|(cmd, mut keys)| {
+                keys.sort_by_key(|c| (c.rank(), *c));
+                let labels: Vec<String> = keys.iter().map(Chord::label).collect();
+                (labels.join(" "), cmd)
+            })
             .collect()
     }
 
     /// The first key of each hinted command, for the bottom bar.
+    /// The view's own commands come first: they are what the bar is for at 80 columns.
     pub fn hints(&self, view: View) -> Vec<(String, Command)> {
-        self.bindings(view)
+        let mut hints: Vec<(String, Command)> = self
+            .bindings(view)
             .into_iter()
             .filter(|(_, c)| c.hinted())
-            .map(|(keys, c)| (keys.split('/').next().unwrap_or("").to_string(), c))
-            .collect()
+            .map(|(keys, c)| (keys.split(' ').next().unwrap_or("").to_string(), c))
+            .collect();
+        hints.sort_by_key(|(_, c)| GLOBAL.iter().any(|(_, g)| g == c));
+        hints
     }
 
     pub fn has(&self, view: View, cmd: Command) -> bool {

@@ -191,4 +191,30 @@ fn deployment(frame: &mut Frame, area: Rect, state: &State, d: &Deployment, them
             y += 1;
         }
     }
+    // The selected host's failure in full: the script, its message and the log tail.
+    let diag = d
+        .targets
+        .get(selected)
+        .into_iter()
+        .flat_map(|t| &t.lifecycle)
+        .find_map(|e| e.diagnostics.as_ref());
+    if let Some(g) = diag {
+        let mut lines = vec![format!(
+            " {} in {}",
+            g.error_code.as_deref().unwrap_or("error"),
+            g.script_name.as_deref().unwrap_or("?")
+        )];
+        lines.extend(g.message.iter().map(|m| format!(" {m}")));
+        lines.extend(
+            g.log_tail
+                .iter()
+                .flat_map(|t| t.lines())
+                .map(|l| format!("   {l}")),
+        );
+        let room = area.height.saturating_sub(y + 1) as usize;
+        for line in lines.into_iter().take(room) {
+            y += 1;
+            line_at(frame, area, y, Line::styled(fit(&line, w), theme.error()));
+        }
+    }
 }

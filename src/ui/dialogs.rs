@@ -61,17 +61,32 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     match overlay {
         Overlay::Filter => {}
         Overlay::Help => {
-            let mut lines: Vec<Line> = state
+            let entries: Vec<(String, &str)> = state
                 .keymap
                 .bindings(state.view())
                 .into_iter()
-                .map(|(keys, cmd)| {
-                    Line::from(vec![
-                        Span::styled(fit(&keys, 22), theme.key()),
-                        Span::raw(cmd.description()),
-                    ])
-                })
+                .map(|(keys, cmd)| (keys, cmd.description()))
                 .collect();
+            // Two columns when one would not fit the screen.
+            let two = entries.len() + 4 > area.height as usize;
+            let rows = if two {
+                entries.len().div_ceil(2)
+            } else {
+                entries.len()
+            };
+            let mut lines: Vec<Line> = Vec::new();
+            for r in 0..rows {
+                let mut spans = Vec::new();
+                for (keys, desc) in [entries.get(r), entries.get(r + rows).filter(|_| two)]
+                    .into_iter()
+                    .flatten()
+                {
+                    let (kw, dw) = if two { (13, 23) } else { (22, 40) };
+                    spans.push(Span::styled(fit(keys, kw), theme.key()));
+                    spans.push(Span::raw(fit(desc, dw)));
+                }
+                lines.push(Line::from(spans));
+            }
             lines.push(Line::styled(
                 "palette (:) — ".to_string()
                     + &palette::COMMANDS

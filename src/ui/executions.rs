@@ -76,7 +76,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             Span::styled(fit(e.status.label(), 12), theme.status(&e.status)),
             Span::raw(fit(&e.start.map_or("-".into(), timestamp), 20)),
             Span::raw(fit(&took, 9)),
-            Span::raw(fit(&trigger, 18)),
+            Span::raw(fit(&trigger, 17)),
+            Span::raw(" "),
             Span::styled(fit(&rev, rev_w), theme.dim()),
         ]);
         line_at(

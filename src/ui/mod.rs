@@ -77,13 +77,7 @@ fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         theme.header()
     };
     spans.push(Span::styled(state.target.describe(), target_style));
-    if let Some(id) = &state.data.identity {
-        spans.push(Span::styled(format!("  {}", id.arn), theme.dim()));
-    }
-    spans.push(Span::raw(format!(
-        "  data {}",
-        data_age(state.now, state.polls.last_ok)
-    )));
+    // Most important first: a narrow terminal cuts from the right.
     if state.settings.read_only {
         spans.push(Span::styled("  READ-ONLY", theme.warn()));
     }
@@ -93,6 +87,13 @@ fn header(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             format!("  {firing} alarm(s) firing"),
             theme.error(),
         ));
+    }
+    spans.push(Span::raw(format!(
+        "  data {}",
+        data_age(state.now, state.polls.last_ok)
+    )));
+    if let Some(id) = &state.data.identity {
+        spans.push(Span::styled(format!("  {}", id.arn), theme.dim()));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -28,10 +28,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         0,
         Line::styled(
             format!(
-                "{}{}{}{}{}",
+                "{} {}{}{}{}",
                 fit(
                     &format!(" {} ({} {})", p.name, p.pipeline_type, p.execution_mode),
-                    name_w
+                    name_w - 1
                 ),
                 fit("STATUS", 12),
                 fit("ELAPSED", 9),
@@ -108,7 +108,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     ratatui::style::Style::new()
                 };
                 let label = if a.awaiting_approval() {
-                    format!("   {} ⏳ approval", a.name)
+                    format!("   {} [approval]", a.name)
                 } else {
                     format!("   {} ({})", a.name, a.provider)
                 };
