@@ -8,7 +8,10 @@ mod common;
 
 use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::types::{
-    AutoRollbackEvent, DeploymentStatus, LifecycleErrorCode, LifecycleEventStatus, TargetStatus,
+    AutoRollbackEvent, BlueGreenDeploymentConfiguration, BlueInstanceTerminationOption,
+    DeploymentOption, DeploymentReadyAction, DeploymentReadyOption, DeploymentStatus,
+    DeploymentStyle, DeploymentType, InstanceAction, LifecycleErrorCode, LifecycleEventStatus,
+    LoadBalancerInfo, TargetGroupInfo, TargetStatus,
 };
 use pipetui::emulator::{Clock, Emulator};
 
@@ -416,4 +419,173 @@ async fn a_restart_during_a_deployment_fails_it_visibly() {
     assert_eq!(events[3].status(), Some(&LifecycleEventStatus::Skipped));
     // The group is free again.
     deploy(&cd, s3_revision("slow")).await;
+}
+
+#[tokio::test]
+async fn a_hook_past_its_timeout_on_the_emulated_clock_is_killed() {
+    let fx = fixture(1);
+    server_group(&fx.cd, "CodeDeployDefault.OneAtATime", None, None).await;
+    let rev = bundle(&fx.emu, "hangs", &[], |d| {
+        let spec = std::fs::read_to_string(d.join("appspec.yml")).unwrap();
+        std::fs::write(
+            d.join("appspec.yml"),
+            spec.replace("timeout: 120", "timeout: 5"),
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("scripts/validate.sh"),
+            "#!/bin/sh\necho checking\nsleep 30\n",
+        )
+        .unwrap();
+    });
+    let id = deploy(&fx.cd, rev).await;
+    // No settle here: it would wait for the sleeping script in real time.
+    for _ in 0..30 {
+        fx.emu.clock.advance(1.0);
+        fx.emu.tick();
+        if info(&fx.cd, &id).await.status() == Some(&DeploymentStatus::Failed) {
+            break;
+        }
+    }
+    assert_eq!(
+        info(&fx.cd, &id).await.status(),
+        Some(&DeploymentStatus::Failed)
+    );
+    let t = targets(&fx.cd, &id).await.remove(0);
+    let validate = &t.instance_target().unwrap().lifecycle_events()[6];
+    let diag = validate.diagnostics().unwrap();
+    assert_eq!(diag.error_code(), Some(&LifecycleErrorCode::ScriptTimedOut));
+    assert!(
+        diag.message()
+            .unwrap()
+            .contains("failed to complete in 5 seconds")
+    );
+    assert!(diag.log_tail().unwrap().contains("checking"));
+    assert!(secs(validate.end_time()) - secs(validate.start_time()) >= 5.0);
+    assert!(!fx.emu.busy(), "the timed-out script was killed");
+}
+
+#[tokio::test]
+async fn blue_green_moves_traffic_to_a_replacement_fleet_and_terminates_the_original() {
+    let fx = fixture(2);
+    fx.cd
+        .create_application()
+        .application_name(APP)
+        .send()
+        .await
+        .unwrap();
+    fx.cd
+        .create_deployment_group()
+        .application_name(APP)
+        .deployment_group_name(GROUP)
+        .service_role_arn(ROLE)
+        .deployment_config_name("CodeDeployDefault.AllAtOnce")
+        .deployment_style(
+            DeploymentStyle::builder()
+                .deployment_type(DeploymentType::BlueGreen)
+                .deployment_option(DeploymentOption::WithTrafficControl)
+                .build(),
+        )
+        .load_balancer_info(
+            LoadBalancerInfo::builder()
+                .target_group_info_list(TargetGroupInfo::builder().name("orders-tg").build())
+                .build(),
+        )
+        .blue_green_deployment_configuration(
+            BlueGreenDeploymentConfiguration::builder()
+                .deployment_ready_option(
+                    DeploymentReadyOption::builder()
+                        .action_on_timeout(DeploymentReadyAction::ContinueDeployment)
+                        .build(),
+                )
+                .terminate_blue_instances_on_deployment_success(
+                    BlueInstanceTerminationOption::builder()
+                        .action(InstanceAction::Terminate)
+                        .termination_wait_time_in_minutes(1)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let first = deploy(&fx.cd, bundle(&fx.emu, "v1", &[], |_| {})).await;
+    let d = run(&fx, &first, 1.0, 200.0).await;
+    assert_eq!(d.status(), Some(&DeploymentStatus::Succeeded));
+    assert!(d.instance_termination_wait_time_started());
+    let ts = targets(&fx.cd, &first).await;
+    let (green, blue): (Vec<_>, Vec<_>) = ts
+        .iter()
+        .map(|t| t.instance_target().unwrap())
+        .partition(|t| t.instance_label().map(|l| l.as_str()) == Some("Green"));
+    assert_eq!((green.len(), blue.len()), (2, 2));
+    for g in &green {
+        let names: Vec<&str> = g
+            .lifecycle_events()
+            .iter()
+            .map(|e| e.lifecycle_event_name().unwrap())
+            .collect();
+        assert_eq!(&names[..7], IN_PLACE);
+        assert_eq!(
+            &names[7..],
+            ["BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"]
+        );
+        assert_eq!(g.status(), Some(&TargetStatus::Succeeded));
+        let dir = host_dir(&fx, g.target_id().unwrap());
+        assert_eq!(
+            std::fs::read_to_string(dir.join("opt/orders/VERSION")).unwrap(),
+            "v1\n"
+        );
+    }
+    for b in &blue {
+        let names: Vec<&str> = b
+            .lifecycle_events()
+            .iter()
+            .map(|e| e.lifecycle_event_name().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["BeforeBlockTraffic", "BlockTraffic", "AfterBlockTraffic"]
+        );
+        // Traffic leaves the original hosts only once the replacements are installed.
+        let allow = green[0].lifecycle_events()[6].end_time();
+        assert!(secs(b.lifecycle_events()[0].start_time()) >= secs(allow));
+        assert!(
+            !host_dir(&fx, b.target_id().unwrap()).exists(),
+            "original host terminated"
+        );
+    }
+    let only_green = fx
+        .cd
+        .list_deployment_targets()
+        .deployment_id(&first)
+        .target_filters(
+            aws_sdk_codedeploy::types::TargetFilterName::ServerInstanceLabel,
+            vec!["Green".into()],
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(only_green.target_ids().len(), 2);
+
+    // The replacement fleet is now the original one of the next deployment.
+    let second = deploy(&fx.cd, bundle(&fx.emu, "v2", &[], |_| {})).await;
+    assert_eq!(
+        run(&fx, &second, 1.0, 200.0).await.status(),
+        Some(&DeploymentStatus::Succeeded)
+    );
+    let mut old: Vec<String> = green
+        .iter()
+        .map(|g| g.target_id().unwrap().to_string())
+        .collect();
+    let mut now_blue: Vec<String> = targets(&fx.cd, &second)
+        .await
+        .iter()
+        .map(|t| t.instance_target().unwrap())
+        .filter(|t| t.instance_label().map(|l| l.as_str()) == Some("Blue"))
+        .map(|t| t.target_id().unwrap().to_string())
+        .collect();
+    old.sort();
+    now_blue.sort();
+    assert_eq!(old, now_blue);
 }
