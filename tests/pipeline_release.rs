@@ -3,6 +3,8 @@
 //! emulated fleet (staging, then production after a manual approval). Also: a rejection, a
 //! failing test build retried in both modes then fixed by a commit, and an alarm-driven
 //! CodeDeploy rollback surfacing as a failed deploy action.
+// Fixture helpers unwrap: a failed setup call is a failed test.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Builders for pipeline declarations and an [`Env`] wrapping an emulator and its SDK client,
 //! shared by the CodePipeline test modules.
-#![allow(dead_code)]
+// Test helpers: each test crate uses a subset, and a failed unwrap is a failed test.
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::time::Duration;
