@@ -320,3 +320,94 @@ async fn a_disabled_transition_holds_executions_until_enabled() {
     );
     env.token().await;
 }
+
+/// Polls a stack, a second of emulated time at a time, until it leaves *_IN_PROGRESS.
+async fn stack_status(env: &Env, cfn: &aws_sdk_cloudformation::Client, stack: &str) -> String {
+    for _ in 0..300 {
+        let out = cfn.describe_stacks().stack_name(stack).send().await;
+        let status = match out {
+            Ok(o) => o.stacks()[0].stack_status().unwrap().as_str().to_string(),
+            Err(_) => return "GONE".into(),
+        };
+        if !status.ends_with("_IN_PROGRESS") {
+            return status;
+        }
+        env.emu.clock.advance(1.0);
+        env.settle();
+    }
+    panic!("stack {stack} never settled");
+}
+
+#[tokio::test]
+async fn cloudformation_creates_updates_and_deletes_a_pipeline() {
+    let env = setup();
+    let cfn = aws_sdk_cloudformation::Client::new(&common::sdk_config(&env.emu));
+    let template = |mode: &str| {
+        serde_json::json!({ "Resources": { "Pipeline": { "Type": "AWS::CodePipeline::Pipeline",
+            "Properties": {
+                "Name": "web", "RoleArn": "arn:aws:iam::000000000000:role/pipeline",
+                "PipelineType": "V2", "ExecutionMode": mode,
+                "ArtifactStore": { "Type": "S3", "Location": "artifacts" },
+                "Variables": [{ "Name": "env", "DefaultValue": "staging" }],
+                "Stages": [
+                    { "Name": "Source", "Actions": [{ "Name": "Source",
+                        "ActionTypeId": { "Category": "Source", "Owner": "AWS", "Provider": "CodeCommit", "Version": "1" },
+                        "Configuration": { "RepositoryName": REPO, "BranchName": "main", "PollForSourceChanges": false },
+                        "OutputArtifacts": [{ "Name": "SourceOutput" }], "Namespace": "SourceVariables", "RunOrder": 1 }] },
+                    { "Name": "Release", "OnFailure": { "Result": "ROLLBACK" }, "Actions": [{ "Name": "Announce",
+                        "ActionTypeId": { "Category": "Invoke", "Owner": "AWS", "Provider": "Lambda", "Version": "1" },
+                        "Configuration": { "FunctionName": "announce", "UserParameters": "#{variables.env}" },
+                        "InputArtifacts": [{ "Name": "SourceOutput" }] }] }
+                ],
+                "DisableInboundStageTransitions": [{ "StageName": "Release", "Reason": "Not yet" }],
+                "Tags": [{ "Key": "pipetui:trigger", "Value": "manual" }]
+            } } } })
+        .to_string()
+    };
+    let create = cfn
+        .create_stack()
+        .stack_name("cicd")
+        .template_body(template("QUEUED"));
+    create.send().await.unwrap();
+    assert_eq!(stack_status(&env, &cfn, "cicd").await, "CREATE_COMPLETE");
+    let got = env.c.get_pipeline().name("web").send().await.unwrap();
+    let p = got.pipeline().unwrap();
+    assert_eq!(p.execution_mode().unwrap().as_str(), "QUEUED");
+    let config = p.stages()[0].actions()[0].configuration().unwrap();
+    assert_eq!(
+        config["PollForSourceChanges"], "false",
+        "configuration values are strings"
+    );
+    let rollback = p.stages()[1].on_failure().unwrap().result().unwrap();
+    assert_eq!(rollback.as_str(), "ROLLBACK");
+    let release = env.stage("web", "Release").await;
+    assert!(!release.inbound_transition_state().unwrap().enabled());
+    let tags = env
+        .c
+        .list_tags_for_resource()
+        .resource_arn(ARN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tags()[0].value(), "manual");
+    assert_eq!(
+        env.statuses("web").await,
+        ["InProgress"],
+        "the first execution waits"
+    );
+
+    let update = cfn
+        .update_stack()
+        .stack_name("cicd")
+        .template_body(template("SUPERSEDED"));
+    update.send().await.unwrap();
+    assert_eq!(stack_status(&env, &cfn, "cicd").await, "UPDATE_COMPLETE");
+    let got = env.c.get_pipeline().name("web").send().await.unwrap();
+    assert_eq!(got.pipeline().unwrap().version(), Some(2));
+
+    cfn.delete_stack().stack_name("cicd").send().await.unwrap();
+    let end = stack_status(&env, &cfn, "cicd").await;
+    assert!(end == "GONE" || end == "DELETE_COMPLETE", "{end}");
+    let gone = env.c.get_pipeline().name("web").send().await;
+    assert_eq!(code(gone), "PipelineNotFoundException");
+}
