@@ -31,10 +31,10 @@ struct Env {
 }
 
 fn setup() -> Env {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temp dir");
     let work = dir.path().join("work");
-    let emu =
-        Emulator::in_memory_with(Clock::manual(START), EngineSettings::new(work.clone())).unwrap();
+    let emu = Emulator::in_memory_with(Clock::manual(START), EngineSettings::new(work.clone()))
+        .expect("emulator");
     clients(dir, work, emu)
 }
 
@@ -56,7 +56,7 @@ fn environment(vars: Vec<EnvironmentVariable>) -> ProjectEnvironment {
         .compute_type(ComputeType::BuildGeneral1Small)
         .set_environment_variables(Some(vars))
         .build()
-        .unwrap()
+        .expect("environment")
 }
 
 fn var(name: &str, value: &str, kind: EnvironmentVariableType) -> EnvironmentVariable {
@@ -65,14 +65,14 @@ fn var(name: &str, value: &str, kind: EnvironmentVariableType) -> EnvironmentVar
         .value(value)
         .r#type(kind)
         .build()
-        .unwrap()
+        .expect("variable")
 }
 
 fn no_artifacts() -> ProjectArtifacts {
     ProjectArtifacts::builder()
         .r#type(ArtifactsType::NoArtifacts)
         .build()
-        .unwrap()
+        .expect("artifacts")
 }
 
 /// A project whose source is the inline `buildspec` (NO_SOURCE).
@@ -85,7 +85,7 @@ async fn inline_project(env: &Env, name: &str, buildspec: &str) {
                 .r#type(SourceType::NoSource)
                 .buildspec(buildspec)
                 .build()
-                .unwrap(),
+                .expect("source"),
         )
         .artifacts(no_artifacts())
         .environment(environment(vec![]))
@@ -98,7 +98,7 @@ async fn inline_project(env: &Env, name: &str, buildspec: &str) {
 /// A project reading the sample app from the S3 object `in/app`, which this writes.
 async fn sample_project(env: &Env, name: &str) -> PathBuf {
     let app = env.emu.settings.s3_dir("in", "app");
-    sample_app::write_files(&app).unwrap();
+    sample_app::write_files(&app).expect("sample app");
     env.cb
         .create_project()
         .name(name)
@@ -107,7 +107,7 @@ async fn sample_project(env: &Env, name: &str) -> PathBuf {
                 .r#type(SourceType::S3)
                 .location("in/app")
                 .build()
-                .unwrap(),
+                .expect("source"),
         )
         .artifacts(no_artifacts())
         .environment(environment(vec![]))
@@ -126,7 +126,10 @@ async fn start(env: &Env, project: &str) -> String {
         .send()
         .await
         .expect("start build");
-    out.build_value().and_then(|b| b.id()).unwrap().to_string()
+    out.build_value()
+        .and_then(|b| b.id())
+        .expect("build id")
+        .to_string()
 }
 
 async fn get(env: &Env, id: &str) -> Build {
@@ -147,7 +150,7 @@ async fn finished(env: &Env, id: &str) -> Build {
         "the build never settled"
     );
     let b = get(env, id).await;
-    assert_eq!(b.build_complete(), true, "{b:?}");
+    assert!(b.build_complete(), "{b:?}");
     b
 }
 
@@ -172,8 +175,8 @@ async fn log_lines(env: &Env, b: &Build) -> Vec<String> {
     let out = env
         .logs
         .get_log_events()
-        .log_group_name(logs.group_name().unwrap())
-        .log_stream_name(logs.stream_name().unwrap())
+        .log_group_name(logs.group_name().expect("group"))
+        .log_stream_name(logs.stream_name().expect("stream"))
         .start_from_head(true)
         .send()
         .await
@@ -864,7 +867,11 @@ async fn stack_settled(env: &Env, cfn: &aws_sdk_cloudformation::Client) -> Strin
         let Ok(out) = cfn.describe_stacks().stack_name("builds").send().await else {
             return "DELETE_COMPLETE".into();
         };
-        let status = out.stacks()[0].stack_status().unwrap().as_str().to_string();
+        let status = out.stacks()[0]
+            .stack_status()
+            .expect("stack status")
+            .as_str()
+            .to_string();
         if !status.ends_with("_IN_PROGRESS") {
             return status;
         }

@@ -285,7 +285,7 @@ pub fn start(svc: &CodeBuild, ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, 
         tx.put(SVC, "build", &id, &build)?;
         Ok(n)
     })?;
-    let target = enabled.then(|| LogTarget { group, stream });
+    let target = enabled.then_some(LogTarget { group, stream });
     if let Some(t) = &target {
         record::open_log(ctx.emulator, t);
     }

@@ -196,7 +196,7 @@ mod tests {
         assert_eq!(spec.phases[2].commands, vec!["echo hi"]);
         assert_eq!(spec.phases[2].finally, vec!["echo bye"]);
         assert_eq!(spec.phases[2].on_failure, OnFailure::Continue);
-        let a = spec.artifacts.unwrap();
+        let a = spec.artifacts.clone().unwrap();
         assert!(a.discard_paths);
         assert_eq!(a.base_directory.as_deref(), Some("dist"));
         assert_eq!(spec.defined_phases(), 1);
