@@ -235,6 +235,8 @@ pub struct SecretsSettings {
 pub struct ConsoleSettings {
     pub read_only: bool,
     pub refresh_seconds: u32,
+    /// Key remapping: view (or `global`) → command → keys; checked against the keymap.
+    pub keys: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -398,11 +400,18 @@ pub fn read_config(root: &Node, problems: &mut Problems) -> Option<Config> {
         )
     });
     let tags = t.or("tags", BTreeMap::new());
-    let console = section(
-        &mut t,
-        "console",
-        |mut t| read_struct!(t, ConsoleSettings { read_only, refresh_seconds in 1..=3600 }),
-    );
+    let console = section(&mut t, "console", |mut t| {
+        let read_only = req!(t, "read_only");
+        let refresh_seconds = t.ranged("refresh_seconds", 1, 3600);
+        let keys = t.or("keys", BTreeMap::new());
+        let ok = t.finish();
+        Some(ConsoleSettings {
+            read_only: read_only?,
+            refresh_seconds: refresh_seconds?,
+            keys,
+        })
+        .filter(|_| ok)
+    });
     let emulator = section(&mut t, "emulator", |mut t| {
         let clock_speed = req!(t, "clock_speed");
         let port = req!(t, "port");

@@ -111,6 +111,17 @@ pub fn validate(config: &Config, root: &Node, problems: &mut Problems) {
     environments(config, &mut c);
     observability(config, &mut c);
     names(config, &mut c);
+    console_keys(config, &mut c);
+}
+
+/// `[console.keys.<view>] <command> = ["key", …]` must name real views, commands and keys.
+fn console_keys(config: &Config, c: &mut Checker<'_>) {
+    let keymap = crate::console::keymap::Keymap::new(false);
+    if let Err(errors) = keymap.with_overrides(&config.console.keys, false) {
+        for e in errors {
+            c.at(&e.path, e.message, e.hint);
+        }
+    }
 }
 
 fn project(config: &Config, c: &mut Checker<'_>) {

@@ -406,9 +406,13 @@ fn view_defaults(view: View) -> &'static [(&'static str, Command)] {
     }
 }
 
-/// A remapping problem (unknown view, command or key), with the config key it came from.
+/// A remapping problem (unknown view, command or key), at the config key it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeymapError(pub String);
+pub struct KeymapError {
+    pub path: String,
+    pub message: String,
+    pub hint: Option<String>,
+}
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
@@ -448,25 +452,35 @@ impl Keymap {
             } else if let Some(v) = View::parse(view_name) {
                 vec![v]
             } else {
-                errors.push(KeymapError(format!(
-                    "console.keys.{view_name}: unknown view"
-                )));
+                let views: Vec<&str> = View::ALL.iter().map(|v| v.name()).collect();
+                errors.push(KeymapError {
+                    path: format!("console.keys.{view_name}"),
+                    message: format!("unknown view \"{view_name}\""),
+                    hint: Some(format!("expected global or one of {}", views.join(", "))),
+                });
                 continue;
             };
             for (cmd_name, keys) in commands {
                 let Some(cmd) = Command::parse(cmd_name) else {
-                    errors.push(KeymapError(format!(
-                        "console.keys.{view_name}.{cmd_name}: unknown command"
-                    )));
+                    errors.push(KeymapError {
+                        path: format!("console.keys.{view_name}.{cmd_name}"),
+                        message: format!("unknown command \"{cmd_name}\""),
+                        hint: Some("press ? in the console to see every command of a view".into()),
+                    });
                     continue;
                 };
                 let mut chords = Vec::new();
                 for key in keys {
                     match Chord::parse(key) {
                         Ok(c) => chords.push(c),
-                        Err(e) => errors.push(KeymapError(format!(
-                            "console.keys.{view_name}.{cmd_name}: {e}"
-                        ))),
+                        Err(e) => errors.push(KeymapError {
+                            path: format!("console.keys.{view_name}.{cmd_name}"),
+                            message: e,
+                            hint: Some(
+                                "a character, or enter, esc, up, pgdn, f5, … with ctrl-/alt-"
+                                    .into(),
+                            ),
+                        }),
                     }
                 }
                 if read_only && cmd.mutating() {

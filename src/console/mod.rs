@@ -104,7 +104,10 @@ pub fn run(
         }
     };
     let settings = settings(loaded, state_dir);
-    let keymap = keymap::Keymap::new(settings.read_only);
+    // The config was validated, so the overrides apply; a failure here would be a bug.
+    let keymap = keymap::Keymap::new(settings.read_only)
+        .with_overrides(&loaded.config.console.keys, settings.read_only)
+        .unwrap_or_else(|_| keymap::Keymap::new(settings.read_only));
     let mut state = State::new(
         target_info(&session.clients.target),
         settings,
