@@ -12,13 +12,18 @@ pub const APPROVAL_TIMEOUT: f64 = 7.0 * 86_400.0;
 
 /// Fails an open request whose deadline has passed; whether it did.
 pub fn expire(run: &mut ActionRun, now: f64) -> bool {
-    if run.deadline.is_some_and(|d| now >= d) {
-        fail(
-            run,
-            now,
-            "JobFailed",
-            "The approval request expired: no response was received before the timeout",
-        );
+    if let Some(d) = run.deadline
+        && now >= d
+    {
+        let hours = ((d - run.start) / 3600.0).round();
+        let window = if hours >= 24.0 && hours % 24.0 == 0.0 {
+            format!("{} days", hours / 24.0)
+        } else {
+            format!("{} minutes", ((d - run.start) / 60.0).round())
+        };
+        let message =
+            format!("The approval request expired: no response was received within {window}");
+        fail(run, now, "JobFailed", message);
         return true;
     }
     false

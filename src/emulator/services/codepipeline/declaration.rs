@@ -346,3 +346,61 @@ pub fn artifact_bucket(decl: &Value, region: &str) -> String {
         .unwrap_or("codepipeline-artifacts")
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline(stages: Value) -> Value {
+        json!({ "name": "web", "roleArn": "arn:aws:iam::000000000000:role/p",
+            "artifactStore": { "type": "S3", "location": "artifacts" }, "stages": stages })
+    }
+
+    fn action(name: &str, category: &str, inputs: &[&str], outputs: &[&str]) -> Value {
+        let names = |l: &[&str]| l.iter().map(|n| json!({ "name": n })).collect::<Vec<_>>();
+        json!({ "name": name, "inputArtifacts": names(inputs), "outputArtifacts": names(outputs),
+            "actionTypeId": { "category": category, "owner": "AWS", "provider": "X", "version": "1" },
+            "configuration": { "Flag": false } })
+    }
+
+    #[test]
+    fn defaults_are_filled_and_configuration_values_become_strings() {
+        let p = pipeline(json!([
+            { "name": "Source", "actions": [action("S", "Source", &[], &["Out"])] },
+            { "name": "Build", "actions": [action("B", "Build", &["Out"], &[])] },
+        ]));
+        let d = normalize(&p, 3).unwrap_or_default();
+        assert_eq!(d["version"], 3);
+        assert_eq!(
+            (d["pipelineType"].as_str(), d["executionMode"].as_str()),
+            (Some("V1"), Some("SUPERSEDED"))
+        );
+        assert_eq!(d["stages"][1]["actions"][0]["runOrder"], 1);
+        assert_eq!(
+            d["stages"][0]["actions"][0]["configuration"]["Flag"],
+            "false"
+        );
+    }
+
+    #[test]
+    fn structure_errors_use_codepipeline_codes() {
+        let code = |p: Value| normalize(&p, 1).map(drop).unwrap_err().code;
+        let one = pipeline(
+            json!([{ "name": "Source", "actions": [action("S", "Source", &[], &["Out"])] }]),
+        );
+        assert_eq!(code(one), "InvalidStructureException");
+        let dangling = pipeline(json!([
+            { "name": "Source", "actions": [action("S", "Source", &[], &["Out"])] },
+            { "name": "Build", "actions": [action("B", "Build", &["Nope"], &[])] },
+        ]));
+        assert_eq!(code(dangling), "InvalidStructureException");
+        let bad_category = pipeline(json!([
+            { "name": "Source", "actions": [action("S", "Source", &[], &["Out"])] },
+            { "name": "Build", "actions": [action("B", "Magic", &["Out"], &[])] },
+        ]));
+        assert_eq!(code(bad_category), "InvalidActionDeclarationException");
+        let mut queued_v1 = pipeline(json!([]));
+        queued_v1["executionMode"] = json!("QUEUED");
+        assert_eq!(code(queued_v1), "ValidationException");
+    }
+}

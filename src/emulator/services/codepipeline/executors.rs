@@ -528,3 +528,58 @@ fn poll_deploy(ctx: &Ctx<'_>, run: &mut ActionRun) -> Result<bool, ServiceError>
         _ => Ok(false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::emulator::services::codepipeline::model::Position;
+
+    fn execution() -> Execution {
+        Execution {
+            id: "e-1".into(),
+            pipeline: "web".into(),
+            seq: 1,
+            version: 1,
+            status: "InProgress".into(),
+            summary: None,
+            start: 0.0,
+            updated: 0.0,
+            trigger_type: "StartPipelineExecution".into(),
+            trigger_detail: String::new(),
+            mode: "SUPERSEDED".into(),
+            kind: "STANDARD".into(),
+            rollback_target: None,
+            stop: None,
+            client_token: None,
+            variables: vec![("env".into(), "prod".into())],
+            overrides: BTreeMap::new(),
+            revisions: Vec::new(),
+            artifacts: BTreeMap::new(),
+            outputs: BTreeMap::from([(
+                "SourceVariables".to_string(),
+                BTreeMap::from([("CommitId".to_string(), "abc123".to_string())]),
+            )]),
+            at: Position {
+                stage: 0,
+                entered: false,
+            },
+            only_stage: None,
+            stages: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn variables_resolve_from_the_execution_and_action_namespaces() {
+        let e = execution();
+        let text =
+            "#{variables.env}:#{SourceVariables.CommitId}:#{codepipeline.PipelineExecutionId}";
+        assert_eq!(resolve(text, &e).as_deref(), Ok("prod:abc123:e-1"));
+        assert_eq!(
+            resolve("no refs #{ here", &e).as_deref(),
+            Ok("no refs #{ here")
+        );
+        let missing = resolve("#{Build.Image}", &e).unwrap_err();
+        assert!(missing.contains("#{Build.Image}"), "{missing}");
+    }
+}
