@@ -6,6 +6,8 @@
 mod codedeploy_support;
 mod common;
 
+use std::time::Duration;
+
 use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::types::{
     AutoRollbackEvent, BlueGreenDeploymentConfiguration, BlueInstanceTerminationOption,
@@ -280,6 +282,13 @@ async fn stop_with_auto_rollback_redeploys_the_last_good_revision() {
     assert_eq!(code(again), "DeploymentAlreadyCompletedException");
 }
 
+fn decimal_seconds(dist: &std::path::Path) {
+    let path = dist.join("scripts/health_check.sh");
+    let script = std::fs::read_to_string(&path).unwrap();
+    let fixed = script.replace("$(date +%S)", "$(date +%S | sed 's/^0//')");
+    std::fs::write(&path, fixed).unwrap();
+}
+
 #[tokio::test]
 async fn unhealthy_hosts_fire_the_alarm_which_stops_and_rolls_back() {
     use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
@@ -313,7 +322,9 @@ async fn unhealthy_hosts_fire_the_alarm_which_stops_and_rolls_back() {
     )
     .await;
 
-    let good = deploy(&fx.cd, bundle(&fx.emu, "v1", &[], |_| {})).await;
+    // The sample app's health check fails when the wall clock's seconds are 08 or 09 (`$((40 +
+    // 08 % 20))` is invalid octal in sh); this copy strips the zero until the app is fixed.
+    let good = deploy(&fx.cd, bundle(&fx.emu, "v1", &[], decimal_seconds)).await;
     let d = run(&fx, &good, 10.0, 600.0).await;
     assert_eq!(d.status(), Some(&DeploymentStatus::Succeeded));
     // Healthy hosts kept publishing through the bake window (3 periods of 60 s).
@@ -439,10 +450,10 @@ async fn a_hook_past_its_timeout_on_the_emulated_clock_is_killed() {
         .unwrap();
     });
     let id = deploy(&fx.cd, rev).await;
-    // No settle here: it would wait for the sleeping script in real time.
-    for _ in 0..30 {
+    // A short settle: a full one would wait for the sleeping script in real time.
+    for _ in 0..60 {
         fx.emu.clock.advance(1.0);
-        fx.emu.tick();
+        fx.emu.settle(Duration::from_millis(200));
         if info(&fx.cd, &id).await.status() == Some(&DeploymentStatus::Failed) {
             break;
         }
