@@ -448,6 +448,26 @@ fn idle_ticks_do_not_redraw() {
 }
 
 #[test]
+fn running_times_redraw_each_second_only_while_something_runs() {
+    let mut s = fixtures::loaded(false);
+    s.polls.last_ok = Some(NOW);
+    s.dirty = false;
+    update(&mut s, Action::Tick(NOW + 1.0));
+    assert!(s.dirty, "orders-pipeline is running: its time ticks");
+
+    let mut idle = fixtures::pipelines();
+    for p in &mut idle {
+        if let Some(e) = &mut p.latest_execution {
+            e.status = Status::Succeeded;
+        }
+    }
+    s.data.pipelines = Some(idle);
+    s.dirty = false;
+    update(&mut s, Action::Tick(NOW + 2.0));
+    assert!(!s.dirty, "nothing runs: no redraw");
+}
+
+#[test]
 fn a_late_answer_for_another_pipeline_is_dropped() {
     let mut s = fixtures::loaded(false);
     let mut other = fixtures::pipeline();

@@ -127,6 +127,14 @@ pub fn wanted(state: &State) -> Vec<(Request, f64)> {
     out
 }
 
+/// Whether the view on screen shows something running (it polls fast then).
+pub fn something_runs(state: &State) -> bool {
+    wanted(state)
+        .iter()
+        .any(|(r, i)| *i <= FAST_SECONDS && !matches!(r, Request::LogEvents { .. }))
+        && slow(state) > FAST_SECONDS
+}
+
 /// The fetches that fell due (each slot at most one in flight).
 pub fn due(state: &mut State) -> Vec<Effect> {
     let now = state.now;

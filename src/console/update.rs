@@ -78,11 +78,15 @@ pub fn notify(state: &mut State, text: String, kind: NoticeKind) {
 
 fn tick(state: &mut State, now: f64) -> Vec<Effect> {
     let age_before = super::format::data_age(state.now, state.polls.last_ok);
+    let previous = state.now;
     state.now = now;
     let before = state.notices.len();
     state.notices.retain(|n| now - n.at < NOTICE_SECONDS);
+    // Running times tick every second while something runs; an idle screen is not redrawn.
+    let second_passed = now.floor() != previous.floor();
     if state.notices.len() != before
         || super::format::data_age(now, state.polls.last_ok) != age_before
+        || (second_passed && fetch::something_runs(state))
     {
         state.dirty = true;
     }
