@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::aws::{Session, reads};
 use crate::cli::{OutputFormat, StatusArgs};
 use crate::config::Loaded;
-use crate::model::PipelineSummary;
+use crate::model::{PipelineSummary, Status};
 
 pub fn run(loaded: &Loaded, state_dir: &Path, args: &StatusArgs) -> color_eyre::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -48,7 +48,8 @@ pub fn as_json(target: &str, pipelines: &[PipelineSummary]) -> serde_json::Value
                 "pendingApprovals": p.pending_approvals,
                 "stages": p.stages.iter().map(|s| json!({
                     "name": s.name,
-                    "status": s.status.label(),
+                    // A stage that never ran has no status: null, not "-".
+                    "status": (s.status != Status::None).then(|| s.status.label()),
                     "executionId": s.execution_id,
                 })).collect::<Vec<_>>(),
             })
