@@ -331,3 +331,20 @@ impl Env {
 pub fn trigger_type(e: &PipelineExecution) -> &str {
     e.trigger().unwrap().trigger_type().unwrap().as_str()
 }
+
+/// Polls a stack, a second of emulated time at a time, until it leaves *_IN_PROGRESS.
+pub async fn stack_status(env: &Env, cfn: &aws_sdk_cloudformation::Client, stack: &str) -> String {
+    for _ in 0..300 {
+        let out = cfn.describe_stacks().stack_name(stack).send().await;
+        let status = match out {
+            Ok(o) => o.stacks()[0].stack_status().unwrap().as_str().to_string(),
+            Err(_) => return "GONE".into(),
+        };
+        if !status.ends_with("_IN_PROGRESS") {
+            return status;
+        }
+        env.emu.clock.advance(1.0);
+        env.settle();
+    }
+    panic!("stack {stack} never settled");
+}
