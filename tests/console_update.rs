@@ -599,3 +599,54 @@ fn cli_equivalents_are_exact_and_quoted() {
         r"aws codepipeline stop-pipeline-execution --pipeline-name p --pipeline-execution-id e --abandon --reason 'it'\''s broken'"
     );
 }
+
+#[test]
+fn mouse_scrolls_and_clicks_select_rows_and_resize_redraws() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mouse = |kind, row| {
+        Action::Mouse(MouseEvent {
+            kind,
+            column: 5,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let mut s = fixtures::loaded(false);
+    update(&mut s, mouse(MouseEventKind::ScrollDown, 10));
+    assert_eq!(s.cursor(View::Pipelines).selected, 1);
+    update(&mut s, mouse(MouseEventKind::ScrollUp, 10));
+    assert_eq!(s.cursor(View::Pipelines).selected, 0);
+    // Row 3 is the first list row (header, breadcrumbs and column titles above it).
+    update(&mut s, mouse(MouseEventKind::Down(MouseButton::Left), 5));
+    assert_eq!(s.cursor(View::Pipelines).selected, 2);
+    s.dirty = false;
+    update(&mut s, Action::Resize(100, 30));
+    assert!(s.dirty);
+    assert_eq!(s.size, (100, 30));
+}
+
+#[test]
+fn stopping_an_execution_asks_for_a_reason_then_confirms() {
+    let mut s = fixtures::loaded(false);
+    s.views = vec![View::Pipelines, View::Executions];
+    press(&mut s, "s");
+    assert!(matches!(s.overlay, Some(Overlay::Input { .. })));
+    press(&mut s, "bad build");
+    update(&mut s, code(KeyCode::Enter));
+    let Some(Overlay::Confirm { op, .. }) = &s.overlay else {
+        panic!("confirm expected")
+    };
+    assert_eq!(op.api_call(), "codepipeline:StopPipelineExecution");
+    let effects = press(&mut s, "y");
+    assert!(
+        matches!(runs(&effects)[..], [Operation::StopExecution { abandon: false, reason, .. }] if reason == "bad build")
+    );
+    // A finished execution cannot be stopped.
+    press(&mut s, "j");
+    press(&mut s, "A");
+    assert!(
+        s.notices
+            .last()
+            .is_some_and(|n| n.text.contains("only a running one can be stopped"))
+    );
+}

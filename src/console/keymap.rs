@@ -503,16 +503,10 @@ impl Keymap {
         }
     }
 
+    /// The command a key runs in `view` (SHIFT is ignored: shifted letters arrive uppercase).
     pub fn lookup(&self, view: View, key: &KeyEvent) -> Option<Command> {
         let chord = Chord::from_event(key)?;
-        let map = self.views.get(&view)?;
-        map.get(&chord).copied().or_else(|| {
-            // Shifted letters arrive as uppercase chars, sometimes with SHIFT set too.
-            match chord.code {
-                KeyCodeKey::Char(c) if c.is_ascii_uppercase() => map.get(&chord).copied(),
-                _ => None,
-            }
-        })
+        self.views.get(&view)?.get(&chord).copied()
     }
 
     /// Every (keys, command) of a view, one entry per command, in command order; each
