@@ -284,9 +284,9 @@ async fn stop_with_auto_rollback_redeploys_the_last_good_revision() {
 
 fn decimal_seconds(dist: &std::path::Path) {
     let path = dist.join("scripts/health_check.sh");
-    let script = std::fs::read_to_string(&path).unwrap();
+    let script = std::fs::read_to_string(&path).expect("health check script");
     let fixed = script.replace("$(date +%S)", "$(date +%S | sed 's/^0//')");
-    std::fs::write(&path, fixed).unwrap();
+    std::fs::write(&path, fixed).expect("write the health check");
 }
 
 #[tokio::test]
