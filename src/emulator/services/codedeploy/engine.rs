@@ -68,6 +68,16 @@ impl CodeDeploy {
                 Ok(true)
             })?;
             changed |= written;
+            if !written {
+                // Stopped meanwhile: nothing this tick started for it may keep running.
+                let now_active = ctx
+                    .store
+                    .document(SVC, DEPLOYMENT, &id)?
+                    .is_some_and(|d| d["status"].as_str().is_some_and(|s| ACTIVE.contains(&s)));
+                if !now_active {
+                    self.runner.kill_all(&format!("{id}/"));
+                }
+            }
             if written && let Some(e) = ending {
                 self.roll_back(ctx, &id, e.event)?;
             }
@@ -335,7 +345,14 @@ impl CodeDeploy {
                 alarms: Some(json!({"enabled": false, "ignorePollAlarmFailure": false, "alarms": []})),
                 file_exists: None,
             };
-            let new_id = plan::create(tx, settings, now, &req)?;
+            let new_id = match plan::create(tx, settings, now, &req) {
+                Ok(id) => id,
+                Err(e) => {
+                    dep["rollbackInfo"] = json!({"rollbackMessage":
+                        format!("Automatic rollback could not start: {}: {}", e.code, e.message)});
+                    return tx.put(SVC, DEPLOYMENT, id, &dep);
+                }
+            };
             let mut new = load_deployment(tx, &new_id)?;
             new["rollbackInfo"] = json!({
                 "rollbackTriggeringDeploymentId": id,
