@@ -110,7 +110,7 @@ pub fn get_pipeline_state(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, Serv
             .iter()
             .filter(|e| e.active() && !e.at.entered && run_of(e) == Some(e.at.stage) && i > 0)
             .collect();
-        let inbound = |e: &Execution| json!({ "pipelineExecutionId": e.id, "status": "InProgress", "type": e.kind });
+        let inbound = |e: &Execution| json!({ "pipelineExecutionId": e.id, "status": e.status, "type": e.kind });
         if let Some(w) = waiting.last() {
             st["inboundExecution"] = inbound(w);
             st["inboundExecutions"] = Value::Array(waiting.iter().map(|e| inbound(e)).collect());
@@ -313,6 +313,8 @@ pub fn list_action_executions(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, 
         .iter()
         .flat_map(|e| e.actions.iter().map(move |r| (e, r)))
         .collect();
+    // Newest first; actions started in the same instant keep their reverse start order.
+    runs.reverse();
     runs.sort_by(|a, b| b.1.start.total_cmp(&a.1.start).then(b.0.seq.cmp(&a.0.seq)));
     let start = page_start(input.str("nextToken"), runs.len())?;
     let items: Vec<Value> = runs
