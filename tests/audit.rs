@@ -1,5 +1,7 @@
 //! The audit log: attempts and outcomes persist, survive reopening (and a process that never
 //! records its outcome), come back newest first, and keep the aws CLI equivalent verbatim.
+// Test helpers unwrap like the tests they serve: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
 
 use pipetui::audit::{AuditEntry, AuditLog, Outcome};
 use serde_json::json;

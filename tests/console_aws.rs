@@ -1,6 +1,8 @@
 //! The console's AWS layer (`aws::reads`, `aws::ops`) with the real SDK clients against the
 //! in-process emulator: every read maps into the model, every operation sends what it says,
 //! and failures read `Code: message`.
+// Test helpers unwrap like the tests they serve: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 #[path = "console_aws/deployments.rs"]

@@ -1,6 +1,8 @@
 //! The real `pipetui` binary in a pseudo-terminal (portable-pty + vt100 at 120×40) against the
 //! embedded emulator in a temporary state dir, driven by keys and checked by screen text; plus
 //! `pipetui status`, the non-interactive view of the same pipelines.
+// Test helpers unwrap like the tests they serve: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{Read, Write};
 use std::path::Path;
