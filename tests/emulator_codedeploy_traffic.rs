@@ -1,6 +1,6 @@
 //! CodeDeploy in the emulator through the real aws-sdk-codedeploy client: Lambda canary and
 //! ECS blue/green traffic shifting, hook functions logged to CloudWatch Logs, AWS error codes
-//! and the resources CloudFormation creates.
+//! (the one-active-deployment limit among them) and the resources CloudFormation creates.
 
 mod codedeploy_support;
 mod common;
@@ -466,4 +466,31 @@ async fn cloudformation_creates_and_deletes_the_application_group_and_config() {
         let _ = cfn.describe_stacks().stack_name("deploy").send().await;
     }
     panic!("the application outlived its stack");
+}
+
+#[tokio::test]
+async fn a_second_active_deployment_in_a_group_is_refused() {
+    let fx = fixture(2);
+    server_group(&fx.cd, "CodeDeployDefault.AllAtOnce", None, None).await;
+    let id = deploy(&fx.cd, bundle(&fx.emu, "v1", &[], |_| {})).await;
+    let second = fx
+        .cd
+        .create_deployment()
+        .application_name(APP)
+        .deployment_group_name(GROUP)
+        .revision(s3_revision("v1"))
+        .send()
+        .await;
+    let e = second.expect_err("refused");
+    assert_eq!(
+        e.as_service_error()
+            .and_then(|s| aws_sdk_codedeploy::error::ProvideErrorMetadata::code(s)),
+        Some("DeploymentLimitExceededException")
+    );
+    assert!(format!("{:?}", e).contains(&id));
+    assert_eq!(
+        run(&fx, &id, 1.0, 60.0).await.status(),
+        Some(&DeploymentStatus::Succeeded)
+    );
+    deploy(&fx.cd, s3_revision("v1")).await;
 }

@@ -29,6 +29,8 @@ fn required_healthy(config: &Value, fleet: usize) -> usize {
     let v = m["value"].as_f64().unwrap_or(0.0).max(0.0);
     let n = match m["type"].as_str() {
         Some("HOST_COUNT") => v as usize,
+        // OneAtATime keeps all hosts but one healthy.
+        Some("MOST_CONCURRENCY") => fleet.saturating_sub(1),
         _ => (fleet as f64 * v / 100.0).ceil() as usize,
     };
     n.min(fleet)
@@ -258,10 +260,15 @@ impl CodeDeploy {
             }
         }
         let failed = |targets: &[Value]| targets.iter().filter(|t| t["status"] == "Failed").count();
-        let allowed = if server && phase == 0 {
-            fleet.saturating_sub(required.max(1))
-        } else {
+        let one_at_a_time = config["minimumHealthyHosts"]["type"] == "MOST_CONCURRENCY";
+        let allowed = if !(server && phase == 0) {
             0
+        } else if one_at_a_time {
+            // A failure on the last host still lets a OneAtATime deployment succeed, as on AWS.
+            // A fleet of one still needs its host.
+            usize::from(fleet > 1 && batched.iter().all(|&i| targets[i]["status"] != "Pending"))
+        } else {
+            fleet.saturating_sub(required.max(1))
         };
         // No new host starts once too many have failed.
         let healthy = failed(&targets) <= allowed;

@@ -153,7 +153,8 @@ pub fn builtin_config(name: &str) -> Option<Value> {
     });
     if platform == "Server" {
         c["minimumHealthyHosts"] = match routing {
-            "OneAtATime" => json!({"type": "FLEET_PERCENT", "value": 99}),
+            // AWS reports this type, which no caller may set: one host at a time.
+            "OneAtATime" => json!({"type": "MOST_CONCURRENCY", "value": 1}),
             "HalfAtATime" => json!({"type": "FLEET_PERCENT", "value": 50}),
             _ => json!({"type": "FLEET_PERCENT", "value": 0}),
         };
