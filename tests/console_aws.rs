@@ -456,3 +456,43 @@ async fn throttling_surfaces_as_a_typed_error() {
     emu.faults.clear();
     assert!(reads::alarms(&clients).await.unwrap().is_empty());
 }
+
+/// A sped-up emulator clock runs ahead of the wall clock: the series follows the data's time.
+#[tokio::test]
+async fn the_metric_series_follows_an_emulated_clock_ahead_of_the_wall_clock() {
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    // Two days ahead, on a period boundary.
+    let ahead = ((wall + 2.0 * 86_400.0) / 60.0).floor() * 60.0;
+    let emu = Emulator::in_memory(pipetui::emulator::Clock::manual(ahead)).unwrap();
+    let clients = Clients::new(&common::sdk_config(&emu), Target::Emulator);
+    put_error_rate_alarm(&clients).await;
+    let point = |at: f64, value: f64| {
+        MetricDatum::builder()
+            .metric_name("ErrorRate")
+            .dimensions(dim("Service", "orders"))
+            .dimensions(dim("Environment", "production"))
+            .value(value)
+            .timestamp(DateTime::from_secs_f64(at))
+            .build()
+    };
+    clients
+        .cloudwatch
+        .put_metric_data()
+        .namespace("pipetui")
+        .metric_data(point(ahead - 170.0, 2.0))
+        .metric_data(point(ahead - 110.0, 4.0))
+        .metric_data(point(ahead - 50.0, 8.0))
+        .send()
+        .await
+        .unwrap();
+    let alarm = reads::alarms(&clients).await.unwrap().remove(0);
+    let points = reads::metric_series(&clients, &alarm, reads::evaluation_window(&alarm))
+        .await
+        .unwrap();
+    let values: Vec<f64> = points.iter().map(|p| p.value).collect();
+    assert_eq!(values, [2.0, 4.0, 8.0]);
+    assert_eq!(points[2].t, ahead - 60.0);
+}

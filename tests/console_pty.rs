@@ -378,3 +378,86 @@ fn init_watch_approve_from_the_keyboard_and_production_succeeds() {
     );
     assert!(approval.cli_command.contains("status=Approved"));
 }
+
+/// A `pipetui emulator serve` process, killed when dropped (also when a test fails).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `pipetui emulator serve` on `port` (0 = any) over `state` with `config`; the child and its URL.
+fn serve(state: &Path, config: &Path, port: u16) -> (Server, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pipetui"))
+        .args(["emulator", "serve", "--port", &port.to_string(), "--config"])
+        .arg(config)
+        .current_dir(state)
+        .env("PIPETUI_STATE_DIR", state)
+        .env_remove("PIPETUI_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    // Keep draining its output, as a terminal would.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_string();
+    (Server(child), url)
+}
+
+/// Throttled half the time, then gone, then back: the console keeps answering keys, says it is
+/// offline, and recovers on its own.
+#[test]
+fn the_console_survives_throttling_and_an_outage() {
+    let state = tempfile::tempdir().unwrap();
+    init(state.path());
+    let config = state.path().join("faults.toml");
+    std::fs::write(
+        &config,
+        "[project]\nservice = \"orders\"\n[emulator]\nclock_speed = 50.0\n\
+         [emulator.faults.codepipeline]\nthrottle = 0.5\n",
+    )
+    .unwrap();
+    let (server, url) = serve(state.path(), &config, 0);
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+
+    let mut cmd = base_command(state.path(), &[]);
+    cmd.env("PIPETUI_AWS__ENDPOINT", &url);
+    // Static keys: no credential-chain probing (IMDS) in a test.
+    cmd.env("AWS_ACCESS_KEY_ID", "test");
+    cmd.env("AWS_SECRET_ACCESS_KEY", "test");
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    let mut term = Term::spawn(cmd);
+    let screen = term.wait_for(PIPELINE);
+    assert!(
+        screen.contains(&url),
+        "the header names the endpoint:\n{screen}"
+    );
+
+    drop(server);
+    term.wait_for("OFFLINE");
+    // Input still works while calls fail: help opens and closes.
+    assert!(!term.screen().contains("move down"));
+    term.keys("?");
+    term.wait_for("move down");
+    term.keys("\x1b");
+    let screen = term.wait_until("the help to close", |s| !s.contains("move down"));
+    assert!(screen.contains("OFFLINE"), "{screen}");
+
+    let (_server, _) = serve(state.path(), &config, port);
+    term.wait_until("recovery", |s| {
+        !s.contains("OFFLINE") && !s.contains("STALE") && s.contains(PIPELINE)
+    });
+    term.keys("q");
+    assert!(term.wait_exit().success());
+    term.assert_restored();
+}

@@ -108,8 +108,9 @@ pub fn evaluation_window(alarm: &Alarm) -> Duration {
     Duration::from_secs(period * periods)
 }
 
-/// The alarm's metric, one point per alarm period, over `window` ending now — or at the alarm's
-/// last state change when that is later (a sped-up emulator clock runs ahead of the wall clock).
+/// The alarm's metric, one point per alarm period, over `window` ending now — or at the newest
+/// datapoint or the alarm's last change when later (a sped-up emulator clock runs ahead of the
+/// wall clock, and the window must follow the emulated time the data carries).
 pub async fn metric_series(
     clients: &Clients,
     alarm: &Alarm,
@@ -118,8 +119,61 @@ pub async fn metric_series(
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    let end = now.max(alarm.updated.unwrap_or(0.0));
+    let anchor = now.max(alarm.updated.unwrap_or(0.0));
+    let newest = newest_datapoint(clients, alarm, anchor).await?;
+    // The newest datapoint's period is the last one shown.
+    let period = f64::from(alarm.period.unwrap_or(60).max(1));
+    let end = newest.map_or(anchor, |t| anchor.max(t + period));
     metric_series_until(clients, alarm, window, end).await
+}
+
+/// How far around the anchor the newest datapoint is looked for (6 days of 1-minute periods
+/// stay well under GetMetricData's 100,800 datapoints per call).
+const PROBE_SPAN_SECONDS: f64 = 3.0 * 86_400.0;
+
+/// The time of the alarm metric's newest datapoint near `anchor` (`GetMetricData`, newest first,
+/// one datapoint).
+async fn newest_datapoint(
+    clients: &Clients,
+    alarm: &Alarm,
+    anchor: Timestamp,
+) -> Result<Option<Timestamp>, AwsError> {
+    let (Some(namespace), Some(metric)) = (&alarm.namespace, &alarm.metric) else {
+        return Ok(None);
+    };
+    let mut m = cw::Metric::builder()
+        .namespace(namespace)
+        .metric_name(metric);
+    for (name, value) in &alarm.dimensions {
+        m = m.dimensions(cw::Dimension::builder().name(name).value(value).build());
+    }
+    let query = cw::MetricDataQuery::builder()
+        .id("newest")
+        .metric_stat(
+            cw::MetricStat::builder()
+                .metric(m.build())
+                .period(alarm.period.unwrap_or(60).max(1))
+                .stat("SampleCount")
+                .build(),
+        )
+        .build();
+    let out = clients
+        .cloudwatch
+        .get_metric_data()
+        .metric_data_queries(query)
+        .start_time(DateTime::from_secs_f64(anchor - PROBE_SPAN_SECONDS))
+        .end_time(DateTime::from_secs_f64(anchor + PROBE_SPAN_SECONDS))
+        .scan_by(cw::ScanBy::TimestampDescending)
+        .max_datapoints(1)
+        .send()
+        .await
+        .or_aws("GetMetricData", &clients.endpoint())?;
+    Ok(out
+        .metric_data_results()
+        .iter()
+        .flat_map(|r| r.timestamps())
+        .map(DateTime::as_secs_f64)
+        .reduce(f64::max))
 }
 
 /// [`metric_series`] with an explicit end (epoch seconds).
