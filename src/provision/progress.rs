@@ -254,9 +254,9 @@ impl Progress {
     }
 
     pub fn succeeded(&self) -> bool {
-        self.stack_status.as_deref().is_some_and(|s| {
-            matches!(s, "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE")
-        })
+        self.stack_status
+            .as_deref()
+            .is_some_and(|s| matches!(s, "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "DELETE_COMPLETE"))
     }
 }
 
@@ -318,10 +318,18 @@ mod tests {
         assert_eq!((c.pending, c.in_progress, c.complete), (1, 1, 1));
         assert_eq!(p.rows[0].elapsed(10.0), Some(Duration::from_secs(3)));
         assert_eq!(p.rows[1].elapsed(10.0), Some(Duration::from_secs(6)));
-        p.apply(&ev("C", "CREATE_FAILED", 5.0, Some("Resource creation cancelled")));
+        p.apply(&ev(
+            "C",
+            "CREATE_FAILED",
+            5.0,
+            Some("Resource creation cancelled"),
+        ));
         p.apply(&ev("B", "CREATE_FAILED", 6.0, Some("bad property")));
         let f = p.first_failure.clone().expect("failure");
-        assert_eq!((f.logical_id.as_str(), f.reason.as_str()), ("B", "bad property"));
+        assert_eq!(
+            (f.logical_id.as_str(), f.reason.as_str()),
+            ("B", "bad property")
+        );
         assert!(!p.is_done());
         p.apply(&ev("stack", "ROLLBACK_COMPLETE", 9.0, None));
         assert!(p.is_done() && !p.succeeded());

@@ -43,7 +43,10 @@ fn row_line(r: &ResourceRow, now: f64) -> Line<'static> {
             format!("{:<32}", r.logical_id),
             Style::default().add_modifier(Modifier::BOLD),
         ),
-        Span::styled(r.resource_type.clone(), Style::default().fg(Color::DarkGray)),
+        Span::styled(
+            r.resource_type.clone(),
+            Style::default().fg(Color::DarkGray),
+        ),
     ])
 }
 
@@ -91,7 +94,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, p: &Progress) {
         .iter()
         .filter(|r| r.phase() == Phase::Complete)
         .collect();
-    done.sort_by(|a, b| b.finished.unwrap_or(0.0).total_cmp(&a.finished.unwrap_or(0.0)));
+    done.sort_by(|a, b| {
+        b.finished
+            .unwrap_or(0.0)
+            .total_cmp(&a.finished.unwrap_or(0.0))
+    });
     ordered.extend(done);
     let lines: Vec<Line<'_>> = ordered
         .into_iter()
@@ -148,9 +155,24 @@ mod tests {
             reason: None,
             timestamp: t,
         };
-        p.apply(&ev("ArtifactBucket", "AWS::S3::Bucket", "CREATE_IN_PROGRESS", 0.0));
-        p.apply(&ev("ArtifactBucket", "AWS::S3::Bucket", "CREATE_COMPLETE", 4.0));
-        p.apply(&ev("Pipeline", "AWS::CodePipeline::Pipeline", "CREATE_IN_PROGRESS", 4.0));
+        p.apply(&ev(
+            "ArtifactBucket",
+            "AWS::S3::Bucket",
+            "CREATE_IN_PROGRESS",
+            0.0,
+        ));
+        p.apply(&ev(
+            "ArtifactBucket",
+            "AWS::S3::Bucket",
+            "CREATE_COMPLETE",
+            4.0,
+        ));
+        p.apply(&ev(
+            "Pipeline",
+            "AWS::CodePipeline::Pipeline",
+            "CREATE_IN_PROGRESS",
+            4.0,
+        ));
         let mut t = Terminal::new(TestBackend::new(100, 8)).expect("terminal");
         t.draw(|f| draw(f, f.area(), &p)).expect("draw");
         let text: String = t

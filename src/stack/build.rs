@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{CICD, Ctx, ProjectSpec, Resource, fns, ids};
+use super::{CICD, Ctx, ProjectSpec, Resource, fns, ids, network};
 use crate::config::NameKind;
 
 pub fn render(ctx: &mut Ctx<'_>) {
@@ -15,38 +15,15 @@ pub fn render(ctx: &mut Ctx<'_>) {
             "AWS::EC2::SecurityGroup",
             json!({
                 "GroupDescription": "pipetui builds: outbound only",
-                "VpcId": fns::r#ref("VpcId"),
-                "SecurityGroupEgress": [{ "IpProtocol": "-1", "CidrIp": "0.0.0.0/0", "Description": "builds fetch dependencies" }],
+                "VpcId": fns::r#ref(network::VPC),
+                "SecurityGroupEgress": [{ "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0", "Description": "builds fetch sources, dependencies and images over HTTPS" }],
             }),
         );
         ctx.add(ids::BUILD_SG, CICD, sg);
-        vpc_parameters(ctx);
     }
 }
 
 /// The VPC the builds run in is given at deploy time.
-fn vpc_parameters(ctx: &mut Ctx<'_>) {
-    use super::Parameter;
-    ctx.template.parameters.insert(
-        "VpcId",
-        Parameter {
-            kind: "AWS::EC2::VPC::Id".into(),
-            description: "VPC the builds run in (security.vpc.enabled)".into(),
-            default: None,
-            allowed_pattern: None,
-        },
-    );
-    ctx.template.parameters.insert(
-        "PrivateSubnetIds",
-        Parameter {
-            kind: "List<AWS::EC2::Subnet::Id>".into(),
-            description: "Private subnets in two AZs, with a route to the internet (NAT)".into(),
-            default: None,
-            allowed_pattern: None,
-        },
-    );
-}
-
 fn project(ctx: &Ctx<'_>, p: &ProjectSpec<'_>) -> Resource {
     let b = p.settings;
     let mut vars: Vec<Value> = b
@@ -119,10 +96,17 @@ fn project(ctx: &Ctx<'_>, p: &ProjectSpec<'_>) -> Resource {
         props.insert(
             "VpcConfig".into(),
             json!({
-                "VpcId": fns::r#ref("VpcId"),
-                "Subnets": fns::r#ref("PrivateSubnetIds"),
+                "VpcId": fns::r#ref(network::VPC),
+                "Subnets": network::private_subnets(),
                 "SecurityGroupIds": [fns::r#ref(ids::BUILD_SG)]
             }),
+        );
+    }
+    if b.simulated {
+        // The embedded emulator replays a simulated project's buildspec; AWS ignores the tag.
+        props.insert(
+            "Tags".into(),
+            ctx.tags_with(CICD, &[("pipetui:simulated", "true")]),
         );
     }
     Resource::new("AWS::CodeBuild::Project", Value::Object(props))

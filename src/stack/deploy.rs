@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::iam::deploy_role_id;
 use super::monitoring::rollback_alarm_ids;
-use super::{CICD, Ctx, Parameter, Resource, fns, ids, pascal};
+use super::{CICD, Ctx, Resource, ecs, fns, ids, network, pascal};
 use crate::config::{DeployTarget, Environment, LoadBalancer, NameKind, Strategy};
 
 /// Where deployments go: a CodeDeploy default config, or the custom one this stack defines.
@@ -68,7 +68,7 @@ pub fn alb_name(ctx: &Ctx<'_>, env: &Environment) -> String {
 }
 
 pub fn target_group(ctx: &Ctx<'_>, env: &Environment, color: &str) -> String {
-    ctx.name(NameKind::TargetGroup, &env.name, &format!("tg-{color}"))
+    ctx.name(NameKind::TargetGroup, &env.name, color)
 }
 
 pub fn ecs_names(ctx: &Ctx<'_>, env: &Environment) -> (String, String) {
@@ -191,7 +191,7 @@ fn group(ctx: &mut Ctx<'_>, env: &Environment) -> Resource {
             if alb {
                 p.insert(
                     "LoadBalancerInfo".into(),
-                    json!({ "TargetGroupInfoList": [{ "Name": target_group(ctx, env, "blue") }] }),
+                    json!({ "TargetGroupInfoList": [{ "Name": fns::get_att(&network::target_group_id(env, "blue"), "TargetGroupName") }] }),
                 );
             }
             if blue_green {
@@ -211,11 +211,9 @@ fn group(ctx: &mut Ctx<'_>, env: &Environment) -> Resource {
             }
         }
         DeployTarget::Ecs => {
-            let (cluster, service) = ecs_names(ctx, env);
-            let listener = format!("{}ProdListenerArn", pascal(&env.name));
             p.insert(
                 "ECSServices".into(),
-                json!([{ "ClusterName": cluster, "ServiceName": service }]),
+                json!([{ "ClusterName": fns::r#ref(&ecs::cluster_id(env)), "ServiceName": fns::get_att(&ecs::service_id(env), "Name") }]),
             );
             p.insert(
                 "BlueGreenDeploymentConfiguration".into(),
@@ -224,22 +222,14 @@ fn group(ctx: &mut Ctx<'_>, env: &Environment) -> Resource {
                     "TerminateBlueInstancesOnDeploymentSuccess": { "Action": "TERMINATE", "TerminationWaitTimeInMinutes": 5 }
                 }),
             );
+            let tg = |color| json!({ "Name": fns::get_att(&network::target_group_id(env, color), "TargetGroupName") });
             p.insert(
                 "LoadBalancerInfo".into(),
                 json!({ "TargetGroupPairInfoList": [{
-                    "TargetGroups": [{ "Name": target_group(ctx, env, "blue") }, { "Name": target_group(ctx, env, "green") }],
-                    "ProdTrafficRoute": { "ListenerArns": [fns::r#ref(&listener)] }
+                    "TargetGroups": [tg("blue"), tg("green")],
+                    "ProdTrafficRoute": { "ListenerArns": [fns::r#ref(&network::prod_listener_id(env))] },
+                    "TestTrafficRoute": { "ListenerArns": [fns::r#ref(&network::test_listener_id(env))] }
                 }] }),
-            );
-            // The ALB and its listeners belong to the service's own stack; the template takes the ARN.
-            ctx.template.parameters.insert(
-                listener,
-                Parameter {
-                    kind: "String".into(),
-                    description: format!("ARN of the production listener of the {} ALB", env.name),
-                    default: None,
-                    allowed_pattern: Some("^arn:aws[a-z-]*:elasticloadbalancing:.+$".into()),
-                },
             );
         }
         DeployTarget::Lambda => {}

@@ -8,10 +8,13 @@ mod artifacts;
 mod build;
 mod data;
 mod deploy;
+mod ecs;
 mod iam;
 mod kms;
+mod lambda_target;
 mod logs;
 mod monitoring;
+mod network;
 mod notify;
 mod outputs;
 mod pipeline;
@@ -39,7 +42,18 @@ pub const TAGGABLE: &[&str] = &[
     "AWS::CodeDeploy::DeploymentGroup",
     "AWS::CodePipeline::Pipeline",
     "AWS::DynamoDB::Table",
+    "AWS::EC2::EIP",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::RouteTable",
     "AWS::EC2::SecurityGroup",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::VPC",
+    "AWS::ECS::Cluster",
+    "AWS::ECS::Service",
+    "AWS::ECS::TaskDefinition",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
     "AWS::ECR::Repository",
     "AWS::Events::Rule",
     "AWS::IAM::Role",
@@ -161,6 +175,15 @@ impl<'a> Ctx<'a> {
         Value::Array(tags)
     }
 
+    /// The standard tags plus `extra` (emulator conventions such as `pipetui:simulated`).
+    pub fn tags_with(&self, environment: &str, extra: &[(&str, &str)]) -> Value {
+        let mut tags = self.tags(environment);
+        if let Value::Array(list) = &mut tags {
+            list.extend(extra.iter().map(|(k, v)| json!({ "Key": k, "Value": v })));
+        }
+        tags
+    }
+
     /// Adds a resource, tagging it for `environment` when its type is taggable.
     pub fn add(&mut self, logical_id: &str, environment: &str, mut resource: Resource) {
         if TAGGABLE.contains(&resource.kind.as_str())
@@ -263,8 +286,11 @@ fn render_checked(config: &Config) -> (Template, Vec<NameError>) {
     artifacts::render(&mut ctx);
     data::render(&mut ctx);
     logs::render(&mut ctx);
+    network::render(&mut ctx);
     iam::render(&mut ctx);
     build::render(&mut ctx);
+    ecs::render(&mut ctx);
+    lambda_target::render(&mut ctx);
     monitoring::render_alarms(&mut ctx);
     deploy::render(&mut ctx);
     pipeline::render(&mut ctx);

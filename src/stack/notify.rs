@@ -18,6 +18,9 @@ def handler(event, context):
     detail = event.get("detail", {})
     pipeline = detail.get("pipeline", "unknown")
     state = detail.get("state", "UNKNOWN")
+    # Stage and action changes name where in the pipeline they happened.
+    where = " / ".join(p for p in (detail.get("stage"), detail.get("action")) if p)
+    subject = f"{pipeline} {where}: {state}" if where else f"{pipeline}: {state}"
     execution = detail.get("execution-id", "")
     region = event.get("region", "")
     url = (
@@ -26,8 +29,8 @@ def handler(event, context):
     )
     sns.publish(
         TopicArn=os.environ["TOPIC_ARN"],
-        Subject=f"{pipeline}: {state}"[:100],
-        Message=f"Pipeline {pipeline} execution {execution} is {state}.\n{url}\n",
+        Subject=subject[:100],
+        Message=f"{subject} (execution {execution}).\n{url}\n",
     )
     return {"state": state}
 "#;
@@ -39,11 +42,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
 }
 
 fn topic(ctx: &mut Ctx<'_>) {
-    let key = if ctx.customer_kms() {
-        ctx.key_arn()
-    } else {
-        json!("alias/aws/sns")
-    };
     let subscriptions: Vec<Value> = ctx
         .config
         .notifications
@@ -54,8 +52,12 @@ fn topic(ctx: &mut Ctx<'_>) {
     let mut props = json!({
         "TopicName": ctx.name(NameKind::SnsTopic, CICD, "notifications"),
         "DisplayName": format!("{} pipeline", ctx.config.project.service),
-        "KmsMasterKeyId": key,
     });
+    // The AWS-managed alias/aws/sns key's policy cannot be changed and refuses EventBridge and
+    // CloudWatch, so only the customer key (whose policy allows them) encrypts the topic.
+    if ctx.customer_kms() {
+        props["KmsMasterKeyId"] = ctx.key_arn();
+    }
     if !subscriptions.is_empty() {
         props["Subscription"] = Value::Array(subscriptions);
     }
@@ -112,8 +114,8 @@ fn state_change_rule(ctx: &mut Ctx<'_>) {
             "Id": "topic",
             "Arn": fns::r#ref(ids::TOPIC),
             "InputTransformer": {
-                "InputPathsMap": { "pipeline": "$.detail.pipeline", "state": "$.detail.state", "execution": "$.detail.execution-id" },
-                "InputTemplate": "\"Pipeline <pipeline> execution <execution> is <state>.\""
+                "InputPathsMap": { "kind": "$.detail-type", "pipeline": "$.detail.pipeline", "state": "$.detail.state", "execution": "$.detail.execution-id" },
+                "InputTemplate": "\"<kind>: pipeline <pipeline> execution <execution> is <state>.\""
             }
         })
     };
@@ -125,7 +127,11 @@ fn state_change_rule(ctx: &mut Ctx<'_>) {
             "State": "ENABLED",
             "EventPattern": {
                 "source": ["aws.codepipeline"],
-                "detail-type": ["CodePipeline Pipeline Execution State Change"],
+                "detail-type": [
+                    "CodePipeline Pipeline Execution State Change",
+                    "CodePipeline Stage Execution State Change",
+                    "CodePipeline Action Execution State Change"
+                ],
                 "detail": { "pipeline": [fns::r#ref(ids::PIPELINE)], "state": states }
             },
             "Targets": [target],

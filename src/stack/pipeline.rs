@@ -197,6 +197,10 @@ pub fn render(ctx: &mut Ctx<'_>) {
             "Stages": stages,
         }),
     );
+    if config.source.trigger == Trigger::Manual {
+        // Tells the embedded emulator not to start an execution on creation; AWS ignores it.
+        pipeline.properties["Tags"] = ctx.tags_with(CICD, &[("pipetui:trigger", "manual")]);
+    }
     for d in depends {
         pipeline = pipeline.depends_on(&d);
     }

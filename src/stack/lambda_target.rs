@@ -1,0 +1,100 @@
+//! Lambda targets: per environment the deploy handler function CodeDeploy shifts traffic for,
+//! with its own log group and role, a published version and the alias traffic moves on.
+
+use serde_json::json;
+
+use super::deploy::lambda_function;
+use super::iam::{role, stmt};
+use super::{Ctx, Resource, fns, pascal};
+use crate::config::{DeployTarget, Environment, NameKind};
+
+/// Answers until the first release replaces it; CodeDeploy then moves the alias to new versions.
+const BOOTSTRAP_CODE: &str = r#"import json
+
+
+def handler(event, context):
+    return {"statusCode": 200, "body": json.dumps({"version": context.function_version})}
+"#;
+
+pub fn function_id(env: &Environment) -> String {
+    format!("{}DeployHandler", pascal(&env.name))
+}
+
+pub fn alias_id(env: &Environment) -> String {
+    format!("{}DeployHandlerAlias", pascal(&env.name))
+}
+
+fn log_group_id(env: &Environment) -> String {
+    format!("{}DeployHandlerLogGroup", pascal(&env.name))
+}
+
+fn role_id(env: &Environment) -> String {
+    format!("{}DeployHandlerRole", pascal(&env.name))
+}
+
+pub fn render(ctx: &mut Ctx<'_>) {
+    if ctx.config.deploy.target != DeployTarget::Lambda {
+        return;
+    }
+    let config = ctx.config;
+    for env in &config.environments {
+        environment(ctx, env);
+    }
+}
+
+fn environment(ctx: &mut Ctx<'_>, env: &Environment) {
+    let mut logs = json!({
+        "LogGroupName": ctx.name(NameKind::LogGroup, &env.name, "handler"),
+        "RetentionInDays": ctx.config.monitoring.log_retention_days,
+    });
+    if ctx.customer_kms() {
+        logs["KmsKeyId"] = ctx.key_arn();
+    }
+    ctx.add_for(
+        &log_group_id(env),
+        env,
+        Resource::new("AWS::Logs::LogGroup", logs),
+    );
+    let r = role(
+        ctx,
+        &env.name,
+        "handler-role",
+        json!("lambda.amazonaws.com"),
+        vec![stmt(
+            "WriteOwnLogs",
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            vec![fns::get_att(&log_group_id(env), "Arn")],
+        )],
+    );
+    ctx.add_for(&role_id(env), env, r);
+    let function = Resource::new(
+        "AWS::Lambda::Function",
+        json!({
+            "FunctionName": lambda_function(ctx, env),
+            "Description": format!("{} deploy handler ({})", ctx.config.project.service, env.name),
+            "Runtime": "python3.12",
+            "Handler": "index.handler",
+            "Role": fns::get_att(&role_id(env), "Arn"),
+            "Code": { "ZipFile": BOOTSTRAP_CODE },
+            "Timeout": 30,
+            "MemorySize": 256,
+            "LoggingConfig": { "LogGroup": fns::r#ref(&log_group_id(env)), "LogFormat": "JSON" },
+        }),
+    );
+    ctx.add_for(&function_id(env), env, function);
+    let version_id = format!("{}DeployHandlerVersion", pascal(&env.name));
+    let version = Resource::new(
+        "AWS::Lambda::Version",
+        json!({ "FunctionName": fns::r#ref(&function_id(env)), "Description": "bootstrap" }),
+    );
+    ctx.add_for(&version_id, env, version);
+    let alias = Resource::new(
+        "AWS::Lambda::Alias",
+        json!({
+            "FunctionName": fns::r#ref(&function_id(env)),
+            "FunctionVersion": fns::get_att(&version_id, "Version"),
+            "Name": ctx.config.deploy.lambda.alias,
+        }),
+    );
+    ctx.add_for(&alias_id(env), env, alias);
+}
