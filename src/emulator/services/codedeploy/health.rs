@@ -72,13 +72,12 @@ pub fn bake_seconds(ctx: &Ctx<'_>, dep: &Value) -> f64 {
 /// Dimension sets to publish under: those of the deployment's alarms on namespace `pipetui`,
 /// else `Service=<application>, Environment=<group's Environment tag or name>`.
 fn dimension_sets(ctx: &Ctx<'_>, dep: &Value, group: &Value) -> Vec<Value> {
-    let mut sets: Vec<Value> = describe(ctx, dep)
-        .unwrap_or_default()
-        .iter()
-        .filter(|a| a["Namespace"] == "pipetui")
-        .map(|a| a["Dimensions"].clone())
-        .collect();
-    sets.dedup();
+    let mut sets: Vec<Value> = Vec::new();
+    for a in describe(ctx, dep).unwrap_or_default() {
+        if a["Namespace"] == "pipetui" && !sets.contains(&a["Dimensions"]) {
+            sets.push(a["Dimensions"].clone());
+        }
+    }
     if sets.is_empty() {
         let env = group["_tags"]
             .as_array()
