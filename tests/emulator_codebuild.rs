@@ -472,6 +472,51 @@ async fn on_failure_continue_and_finally_follow_codebuild() {
 }
 
 #[tokio::test]
+async fn version_0_2_keeps_one_shell_across_commands_and_exports_variables() {
+    let env = setup();
+    let spec = |version: &str| {
+        [
+            &format!("version: {version}"),
+            "env:",
+            "  exported-variables:",
+            "    - RELEASE",
+            "phases:",
+            "  pre_build:",
+            "    commands:",
+            "      - mkdir -p sub && cd sub",
+            "      - export RELEASE=r42",
+            "  build:",
+            "    commands:",
+            "      - echo \"in $(basename \"$(pwd)\") release=$RELEASE\"",
+        ]
+        .join("\n")
+    };
+    inline_project(&env, "shell-02", &spec("0.2")).await;
+    let id = start(&env, "shell-02").await;
+    let b = finished(&env, &id).await;
+    assert_eq!(b.build_status(), Some(&StatusType::Succeeded));
+    assert!(
+        log_lines(&env, &b)
+            .await
+            .contains(&"in sub release=r42".to_string())
+    );
+    let exported = b.exported_environment_variables();
+    assert_eq!(exported.len(), 1);
+    assert_eq!(exported[0].name(), Some("RELEASE"));
+    assert_eq!(exported[0].value(), Some("r42"));
+
+    // 0.1 runs every command in a fresh shell.
+    inline_project(&env, "shell-01", &spec("0.1")).await;
+    let id = start(&env, "shell-01").await;
+    let b = finished(&env, &id).await;
+    assert!(
+        log_lines(&env, &b)
+            .await
+            .contains(&"in src release=".to_string())
+    );
+}
+
+#[tokio::test]
 async fn a_bad_buildspec_fails_download_source() {
     let env = setup();
     inline_project(&env, "bad", "version: 0.2\nphases:\n  build: [\n").await;

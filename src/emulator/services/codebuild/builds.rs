@@ -6,9 +6,10 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::buildspec;
+use super::process::Cancel;
 use super::projects::tag;
 use super::record::{self, LogTarget, Recorder};
-use super::runner::{self, BuildspecRef, Plan, SourceInput};
+use super::runner::{BuildspecRef, Plan, SourceInput};
 use super::{CodeBuild, SVC, invalid, page, simulate, ts_of};
 use crate::emulator::engine::{sample_app, sanitize};
 use crate::emulator::protocol::{Input, ServiceError, ts};
@@ -408,7 +409,7 @@ pub fn stop(svc: &CodeBuild, ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, S
         ));
     }
     if !simulate::stop(ctx, id)? {
-        svc.cancel(id, runner::Cancel::Stopped);
+        svc.cancel(id, Cancel::Stopped);
     }
     let build = ctx.store.document(SVC, "build", id)?.map(|b| (*b).clone());
     Ok(json!({ "build": build }))

@@ -47,6 +47,8 @@ pub struct Buildspec {
     pub shell: Option<String>,
     pub variables: Vec<(String, String)>,
     pub secrets: Vec<SecretRef>,
+    /// `env.exported-variables`: reported as the build's exportedEnvironmentVariables.
+    pub exported_variables: Vec<String>,
     /// Indexed like [`COMMAND_PHASES`]; a phase the file leaves out has no commands.
     pub phases: [PhaseSpec; 4],
     pub artifacts: Option<ArtifactSpec>,
@@ -130,6 +132,8 @@ pub fn parse(text: &str) -> Result<Buildspec, String> {
     if let Some(env) = key(&doc, "env").filter(|e| !e.is_null()) {
         spec.shell = key(env, "shell").and_then(scalar);
         spec.variables = pairs(key(env, "variables"), "env.variables")?;
+        spec.exported_variables =
+            string_list(key(env, "exported-variables"), "env.exported-variables")?;
         for (section, store) in [
             ("parameter-store", "PARAMETER_STORE"),
             ("secrets-manager", "SECRETS_MANAGER"),

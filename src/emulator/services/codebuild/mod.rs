@@ -5,6 +5,7 @@
 mod builds;
 mod buildspec;
 mod files;
+mod process;
 mod projects;
 mod record;
 mod runner;
@@ -18,8 +19,9 @@ use crate::emulator::protocol::value::as_timestamp;
 use crate::emulator::protocol::{Input, ServiceError};
 use crate::emulator::service::{Ctx, Service, unknown_operation};
 
+use process::{Cancel, Registry, Running};
 use record::{LogTarget, Recorder};
-use runner::{Cancel, Plan, Registry, Running};
+use runner::Plan;
 
 const SVC: &str = "codebuild";
 /// Items in one page of a List* answer.
@@ -208,10 +210,7 @@ fn recover_builds(ctx: &Ctx<'_>) -> Result<(), ServiceError> {
             if b["buildStatus"].as_str() != Some("IN_PROGRESS") || sims.contains_key(&id) {
                 continue;
             }
-            let phase = record::open_phase(&b).unwrap_or("FINALIZING").to_string();
-            let context = record::context("BUILD_INTERRUPTED", INTERRUPTED);
-            record::end_phase(&mut b, "FAILED", context, now);
-            record::complete(&mut b, "FAILED", now);
+            let phase = record::fail_open_phase(&mut b, "BUILD_INTERRUPTED", INTERRUPTED, now);
             if let Some(t) = LogTarget::of(&b) {
                 logs.push((t, phase));
             }

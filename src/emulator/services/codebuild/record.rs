@@ -129,6 +129,28 @@ pub fn complete(build: &mut Value, status: &str, now: f64) {
     build["endTime"] = ts(now);
 }
 
+/// Fails a build whose process is gone: its open phase (or, between two phases, FINALIZING)
+/// fails with `code`/`message`, then the build completes FAILED. Returns the failed phase.
+pub fn fail_open_phase(build: &mut Value, code: &str, message: &str, now: f64) -> String {
+    let phase = match open_phase(build) {
+        Some(p) => p.to_string(),
+        None => {
+            start_phase(build, "FINALIZING", now);
+            "FINALIZING".to_string()
+        }
+    };
+    end_phase(build, "FAILED", context(code, message), now);
+    if phase != "FINALIZING" {
+        start_phase(build, "FINALIZING", now);
+        end_phase(build, "SUCCEEDED", context("", ""), now);
+    }
+    start_phase(build, "COMPLETED", now);
+    build["buildStatus"] = json!("FAILED");
+    build["buildComplete"] = json!(true);
+    build["endTime"] = ts(now);
+    phase
+}
+
 /// Writes one build's document and its log from a thread that does not own the emulator: it
 /// holds the emulator only while writing, so dropping the emulator ends the build's work.
 #[derive(Debug, Clone)]
@@ -203,5 +225,66 @@ impl Recorder {
         self.agent(&format!(
             "Phase context status code: {code} Message: {message}"
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types(b: &Value) -> Vec<(String, String)> {
+        b["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let s = |k: &str| p[k].as_str().unwrap_or("").to_string();
+                (s("phaseType"), s("phaseStatus"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_interrupted_build_fails_its_open_phase_or_finalizing() {
+        let mut b = json!({ "phases": [] });
+        start_phase(&mut b, "BUILD", 1.0);
+        assert_eq!(fail_open_phase(&mut b, "X", "gone", 2.0), "BUILD");
+        assert_eq!(
+            types(&b),
+            [
+                ("BUILD", "FAILED"),
+                ("FINALIZING", "SUCCEEDED"),
+                ("COMPLETED", "")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        assert_eq!(b["phases"][0]["contexts"][0]["message"], "gone");
+        assert_eq!(b["buildStatus"], "FAILED");
+
+        let mut between = json!({ "phases": [] });
+        start_phase(&mut between, "PROVISIONING", 1.0);
+        end_phase(&mut between, "SUCCEEDED", context("", ""), 1.0);
+        assert_eq!(
+            fail_open_phase(&mut between, "X", "gone", 2.0),
+            "FINALIZING"
+        );
+        assert_eq!(
+            types(&between),
+            [
+                ("PROVISIONING", "SUCCEEDED"),
+                ("FINALIZING", "FAILED"),
+                ("COMPLETED", "")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
+        assert_eq!(between["buildComplete"], true);
+    }
+
+    #[test]
+    fn container_lines_carry_the_emulated_time() {
+        assert_eq!(
+            container_line(1_767_225_600.25, "Entering phase BUILD"),
+            "[Container] 2026/01/01 00:00:00.250 Entering phase BUILD"
+        );
     }
 }

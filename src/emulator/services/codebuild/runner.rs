@@ -2,83 +2,15 @@
 //! copy, the buildspec's phases run command by command with `sh -c`, their merged output is
 //! streamed line by line to CloudWatch Logs, and the artifacts are copied out.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use serde_json::json;
 
-use super::buildspec::{self, Buildspec, COMMAND_PHASES, OnFailure, PhaseSpec};
+use super::buildspec::{self, Buildspec, COMMAND_PHASES, OnFailure};
 use super::files;
+use super::process::{Cancel, Outcome, Registry, Running, Shell, exported, run_phase};
 use super::record::{Gone, Recorder, complete, start_phase};
-
-/// What cancelled a running build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cancel {
-    Stopped,
-    TimedOut,
-}
-
-impl Cancel {
-    pub fn status(self) -> &'static str {
-        match self {
-            Cancel::Stopped => "STOPPED",
-            Cancel::TimedOut => "TIMED_OUT",
-        }
-    }
-}
-
-/// A build whose process runs: how to cancel it.
-#[derive(Debug, Default)]
-pub struct Running {
-    cancel: Mutex<Option<Cancel>>,
-    /// Process groups of the commands it started (background children included).
-    groups: Mutex<Vec<u32>>,
-}
-
-/// Builds running in this process, by id.
-pub type Registry = Arc<Mutex<HashMap<String, Arc<Running>>>>;
-
-fn kill_group(pgid: u32) {
-    // No libc binding is a direct dependency, and `unsafe` is forbidden: kill(1) does it.
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-impl Running {
-    /// Marks the build cancelled (the first reason wins) and kills its processes.
-    pub fn cancel(&self, why: Cancel) {
-        self.cancel
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_or_insert(why);
-        self.kill_all();
-    }
-
-    pub fn cancelled(&self) -> Option<Cancel> {
-        *self.cancel.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub fn kill_all(&self) {
-        for g in self.groups.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            kill_group(*g);
-        }
-    }
-
-    fn add_group(&self, pgid: u32) {
-        self.groups
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(pgid);
-    }
-}
 
 /// Where the build's input comes from.
 #[derive(Debug, Clone)]
@@ -127,12 +59,6 @@ pub struct Plan {
 
 /// The value a secret variable gets: the emulator has no Parameter Store or Secrets Manager.
 pub const MASKED: &str = "********";
-
-enum Outcome {
-    Ok,
-    Failed { code: String, message: String },
-    Cancelled(Cancel),
-}
 
 /// Runs the build to its end; always removes it from `registry` and kills leftovers.
 pub fn run(plan: Plan, rec: Recorder, running: Arc<Running>, registry: Registry) {
@@ -264,6 +190,13 @@ fn run_build(plan: &Plan, rec: &Recorder, running: &Running) -> Result<(), Gone>
     if let Some(c) = &resolved {
         set_var(&mut env, "CODEBUILD_RESOLVED_SOURCE_VERSION", c);
     }
+    // 0.1 runs each command in a fresh shell; 0.2 keeps one shell's state across commands.
+    let state = (spec.version != "0.1").then(|| {
+        plan.src_dir
+            .parent()
+            .unwrap_or(&plan.src_dir)
+            .join("shell-state")
+    });
     let mut succeeding = true;
     let mut upload = true;
     for (i, (_, phase)) in COMMAND_PHASES.iter().enumerate() {
@@ -283,6 +216,7 @@ fn run_build(plan: &Plan, rec: &Recorder, running: &Running) -> Result<(), Gone>
             dir: &plan.src_dir,
             rec,
             running,
+            state: state.as_deref(),
         };
         match run_phase(&ctx, &spec.phases[i])? {
             Outcome::Ok => rec.phase_complete(phase, "SUCCEEDED", "", "")?,
@@ -298,6 +232,21 @@ fn run_build(plan: &Plan, rec: &Recorder, running: &Running) -> Result<(), Gone>
                 }
             }
         }
+    }
+    if !spec.exported_variables.is_empty() {
+        let sh = Shell {
+            shell: &shell,
+            env: &env,
+            dir: &plan.src_dir,
+            rec,
+            running,
+            state: state.as_deref(),
+        };
+        let vars: Vec<_> = exported(&sh, &spec.exported_variables)
+            .into_iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect();
+        rec.update(|b, _| b["exportedEnvironmentVariables"] = json!(vars))?;
     }
     if upload {
         rec.update(|b, now| start_phase(b, "UPLOAD_ARTIFACTS", now))?;
@@ -376,146 +325,4 @@ fn base_env(plan: &Plan, spec: &Buildspec) -> Vec<(String, String)> {
         set_var(&mut env, k, v);
     }
     env
-}
-
-struct Shell<'a> {
-    shell: &'a str,
-    env: &'a [(String, String)],
-    dir: &'a Path,
-    rec: &'a Recorder,
-    running: &'a Running,
-}
-
-fn run_phase(sh: &Shell<'_>, phase: &PhaseSpec) -> Result<Outcome, Gone> {
-    let mut outcome = Outcome::Ok;
-    for cmd in &phase.commands {
-        outcome = run_command(sh, cmd)?;
-        if !matches!(outcome, Outcome::Ok) {
-            break;
-        }
-    }
-    if matches!(outcome, Outcome::Cancelled(_)) {
-        return Ok(outcome);
-    }
-    // `finally` runs whatever happened to the commands; its failure fails the phase too.
-    for cmd in &phase.finally {
-        let r = run_command(sh, cmd)?;
-        match r {
-            Outcome::Ok => {}
-            Outcome::Cancelled(_) => return Ok(r),
-            Outcome::Failed { .. } => {
-                if matches!(outcome, Outcome::Ok) {
-                    outcome = r;
-                }
-                break;
-            }
-        }
-    }
-    Ok(outcome)
-}
-
-fn describe(status: ExitStatus) -> String {
-    match status.code() {
-        Some(c) => format!("exit status {c}"),
-        None => "signal: killed".into(),
-    }
-}
-
-fn run_command(sh: &Shell<'_>, cmd: &str) -> Result<Outcome, Gone> {
-    if let Some(why) = sh.running.cancelled() {
-        return Ok(Outcome::Cancelled(why));
-    }
-    sh.rec.agent(&format!("Running command {cmd}"))?;
-    let spawned = (|| {
-        let (reader, writer) = std::io::pipe()?;
-        // The Command holds the pipe's write ends until dropped, so it lives only in here.
-        let child = {
-            let mut c = Command::new(sh.shell);
-            c.arg("-c")
-                .arg(cmd)
-                .current_dir(sh.dir)
-                .env_clear()
-                .envs(sh.env.iter().map(|(k, v)| (k, v)))
-                .stdin(Stdio::null())
-                .stdout(writer.try_clone()?)
-                .stderr(writer);
-            #[cfg(unix)]
-            std::os::unix::process::CommandExt::process_group(&mut c, 0);
-            c.spawn()?
-        };
-        Ok::<_, std::io::Error>((child, reader))
-    })();
-    let (mut child, reader) = match spawned {
-        Ok(x) => x,
-        Err(e) => {
-            return Ok(Outcome::Failed {
-                code: "COMMAND_EXECUTION_ERROR".into(),
-                message: format!("Error while executing command: {cmd}. Reason: {e}"),
-            });
-        }
-    };
-    sh.running.add_group(child.id());
-    if let Some(why) = sh.running.cancelled() {
-        kill_group(child.id());
-        let _ = child.wait();
-        return Ok(Outcome::Cancelled(why));
-    }
-    let (tx, rx) = mpsc::channel::<String>();
-    let _ = std::thread::Builder::new()
-        .name("pipetui-build-output".into())
-        .spawn(move || {
-            let mut r = BufReader::new(reader);
-            let mut buf = Vec::new();
-            while matches!(r.read_until(b'\n', &mut buf), Ok(n) if n > 0) {
-                let line = String::from_utf8_lossy(&buf);
-                if tx
-                    .send(line.trim_end_matches(['\n', '\r']).to_string())
-                    .is_err()
-                {
-                    break;
-                }
-                buf.clear();
-            }
-        });
-    // Lines are logged as they come; once the shell exits, a child it left in the background
-    // may hold the pipe open, so the tail is drained only briefly.
-    let mut exited: Option<(ExitStatus, Instant)> = None;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(line) => sh.rec.output(&line)?,
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => match exited {
-                Some((_, at)) if at.elapsed() > Duration::from_millis(300) => break,
-                Some(_) => {}
-                None => {
-                    if let Ok(Some(s)) = child.try_wait() {
-                        exited = Some((s, Instant::now()));
-                    }
-                }
-            },
-        }
-    }
-    let status = match exited {
-        Some((s, _)) => Ok(s),
-        None => child.wait(),
-    };
-    if let Some(why) = sh.running.cancelled() {
-        return Ok(Outcome::Cancelled(why));
-    }
-    Ok(match status {
-        Ok(s) if s.success() => Outcome::Ok,
-        Ok(s) => {
-            let reason = describe(s);
-            sh.rec
-                .agent(&format!("Command did not exit successfully {cmd} {reason}"))?;
-            Outcome::Failed {
-                code: "COMMAND_EXECUTION_ERROR".into(),
-                message: format!("Error while executing command: {cmd}. Reason: {reason}"),
-            }
-        }
-        Err(e) => Outcome::Failed {
-            code: "COMMAND_EXECUTION_ERROR".into(),
-            message: format!("Error while executing command: {cmd}. Reason: {e}"),
-        },
-    })
 }
