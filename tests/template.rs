@@ -127,9 +127,31 @@ lambda_errors = false
 "#,
 ];
 
+/// The scenario configs of assets/examples/, by file name.
+fn scenario_configs() -> Vec<(String, Config)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root().join("assets/examples"))
+        .expect("assets/examples")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            (name, load_path(&p))
+        })
+        .collect()
+}
+
 fn all_configs() -> Vec<Config> {
     let mut v = vec![example()];
     v.extend(VARIANTS.iter().map(|t| variant(t)));
+    v.extend(scenario_configs().into_iter().map(|(_, c)| c));
     v
 }
 
@@ -233,7 +255,7 @@ fn check_iam(t: &Template) {
     }
 }
 
-fn check_encryption(t: &Template) {
+fn check_encryption(t: &Template, c: &Config) {
     let buckets = of_type(t, "AWS::S3::Bucket");
     assert!(!buckets.is_empty());
     for (id, b) in buckets {
@@ -256,10 +278,37 @@ fn check_encryption(t: &Template) {
     }
     let topics = of_type(t, "AWS::SNS::Topic");
     assert!(!topics.is_empty());
+    // With kms = "aws_managed" the topic has no SSE: alias/aws/sns refuses EventBridge and
+    // CloudWatch, which must publish to it (the one documented exception).
+    let customer = c.security.kms == pipetui::config::KmsMode::Customer;
     for (id, topic) in topics {
-        assert!(
+        assert_eq!(
             !topic["Properties"]["KmsMasterKeyId"].is_null(),
-            "{id} unencrypted"
+            customer,
+            "{id}: encrypted exactly when there is a customer key"
+        );
+    }
+    for (id, r) in of_type(t, "AWS::Logs::LogGroup") {
+        assert_eq!(!r["Properties"]["KmsKeyId"].is_null(), customer, "{id}");
+    }
+    for (id, r) in of_type(t, "AWS::DynamoDB::Table") {
+        assert_eq!(
+            r["Properties"]["SSESpecification"]["SSEEnabled"], true,
+            "{id}"
+        );
+        assert_eq!(
+            r["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+            "{id}"
+        );
+    }
+    for (id, r) in of_type(t, "AWS::ECR::Repository") {
+        assert!(
+            !r["Properties"]["EncryptionConfiguration"].is_null(),
+            "{id}"
+        );
+        assert_eq!(
+            r["Properties"]["ImageScanningConfiguration"]["ScanOnPush"], true,
+            "{id}"
         );
     }
 }
@@ -316,6 +365,18 @@ fn physical_names(t: &Template) -> Vec<(NameKind, String)> {
         ("AWS::DynamoDB::Table", "TableName", NameKind::DynamoDbTable),
         ("AWS::SecretsManager::Secret", "Name", NameKind::Secret),
         ("AWS::Events::Rule", "Name", NameKind::EventRule),
+        (
+            "AWS::ElasticLoadBalancingV2::LoadBalancer",
+            "Name",
+            NameKind::LoadBalancer,
+        ),
+        (
+            "AWS::ElasticLoadBalancingV2::TargetGroup",
+            "Name",
+            NameKind::TargetGroup,
+        ),
+        ("AWS::ECS::Cluster", "ClusterName", NameKind::EcsCluster),
+        ("AWS::ECS::Service", "ServiceName", NameKind::EcsService),
     ];
     let mut out = Vec::new();
     for (_, r) in resources(t) {
@@ -370,7 +431,18 @@ const TAGGABLE: &[&str] = &[
     "AWS::CodeDeploy::DeploymentGroup",
     "AWS::CodePipeline::Pipeline",
     "AWS::DynamoDB::Table",
+    "AWS::EC2::EIP",
+    "AWS::EC2::InternetGateway",
+    "AWS::EC2::NatGateway",
+    "AWS::EC2::RouteTable",
     "AWS::EC2::SecurityGroup",
+    "AWS::EC2::Subnet",
+    "AWS::EC2::VPC",
+    "AWS::ECS::Cluster",
+    "AWS::ECS::Service",
+    "AWS::ECS::TaskDefinition",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
     "AWS::ECR::Repository",
     "AWS::Events::Rule",
     "AWS::IAM::Role",
@@ -414,10 +486,35 @@ fn check_tags(t: &Template, c: &Config) {
     }
 }
 
+/// Data outlives the stack exactly when an environment asks to retain its data.
+fn check_retention_policy(t: &Template, c: &Config) {
+    let retain = c.environments.iter().any(|e| e.retain_data);
+    let expected = if retain { "Retain" } else { "Delete" };
+    for kind in [
+        "AWS::S3::Bucket",
+        "AWS::DynamoDB::Table",
+        "AWS::SecretsManager::Secret",
+        "AWS::ECR::Repository",
+        "AWS::KMS::Key",
+    ] {
+        for (id, r) in of_type(t, kind) {
+            assert_eq!(r["DeletionPolicy"], expected, "{id}");
+            assert_eq!(r["UpdateReplacePolicy"], expected, "{id}");
+        }
+    }
+    for (id, r) in resources(t) {
+        assert!(
+            r["DeletionPolicy"] == "Delete" || r["DeletionPolicy"] == "Retain",
+            "{id} has no explicit DeletionPolicy"
+        );
+    }
+}
+
 fn check_all(c: &Config) {
     let t = try_render(c).expect("every name fits");
     check_iam(&t);
-    check_encryption(&t);
+    check_encryption(&t, c);
+    check_retention_policy(&t, c);
     check_log_retention(&t, c);
     check_names(&t, c);
     check_tags(&t, c);

@@ -1,0 +1,237 @@
+//! Every scenario of assets/examples/ validates and renders the resources its name promises,
+//! plus the emulator conventions the generator emits. (tests/template.rs runs the structural
+//! checks — IAM scope, encryption, retention, names, tags — over these configs too.)
+
+use std::path::PathBuf;
+
+use pipetui::config::{Config, ConfigFile, load};
+use pipetui::stack::{Template, try_render};
+use serde_json::Value;
+
+fn example(name: &str) -> Config {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/examples")
+        .join(name);
+    match load(
+        ConfigFile::Explicit(path.clone()),
+        std::iter::empty(),
+        &Default::default(),
+    ) {
+        Ok(l) => l.config,
+        Err(e) => panic!("{}: {e}", path.display()),
+    }
+}
+
+fn render(name: &str) -> Value {
+    let t: Template = try_render(&example(name)).expect("every name fits");
+    t.to_value()
+}
+
+fn count(t: &Value, kind: &str) -> usize {
+    t["Resources"]
+        .as_object()
+        .expect("resources")
+        .values()
+        .filter(|r| r["Type"] == kind)
+        .count()
+}
+
+fn stage_names(t: &Value) -> Vec<String> {
+    t["Resources"]["Pipeline"]["Properties"]["Stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .map(|s| s["Name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn there_are_five_scenarios_and_each_renders() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "codecommit-cross-account-rolling.toml",
+            "ec2-codedeploy-vpc-secrets-notifier.toml",
+            "five-stages-history-alarms.toml",
+            "github-ecr-lambda-eventbridge.toml",
+            "s3-ecs-bluegreen-kms-dashboard.toml",
+        ]
+    );
+    for n in &names {
+        let t = render(n);
+        assert!(
+            t["Resources"].as_object().expect("resources").len() > 20,
+            "{n}"
+        );
+    }
+}
+
+#[test]
+fn ec2_vpc_secrets_notifier() {
+    let t = render("ec2-codedeploy-vpc-secrets-notifier.toml");
+    assert_eq!(count(&t, "AWS::EC2::VPC"), 1);
+    assert_eq!(count(&t, "AWS::EC2::Subnet"), 4);
+    assert_eq!(count(&t, "AWS::EC2::NatGateway"), 1);
+    assert_eq!(count(&t, "AWS::SecretsManager::Secret"), 1);
+    let r = &t["Resources"];
+    assert_eq!(r["NotifierFunction"]["Type"], "AWS::Lambda::Function");
+    assert_eq!(
+        r["BuildProject"]["Properties"]["VpcConfig"]["VpcId"]["Ref"],
+        "Vpc"
+    );
+    assert!(t.get("Parameters").is_none_or(|p| p.get("VpcId").is_none()));
+    let stages = stage_names(&t);
+    let approval = stages.iter().position(|s| s == "Approval-production");
+    let prod = stages.iter().position(|s| s == "Deploy-production");
+    assert!(approval.is_some() && approval < prod, "{stages:?}");
+    // The secret value is generated, never an output.
+    let outputs = t["Outputs"].to_string();
+    assert!(!outputs.contains("DatabaseSecret"));
+}
+
+#[test]
+fn github_ecr_lambda_eventbridge() {
+    let t = render("github-ecr-lambda-eventbridge.toml");
+    let r = &t["Resources"];
+    assert_eq!(
+        r["DeployApplication"]["Properties"]["ComputePlatform"],
+        "Lambda"
+    );
+    assert_eq!(count(&t, "AWS::Lambda::Alias"), 2);
+    assert_eq!(count(&t, "AWS::ECR::Repository"), 1);
+    let repo = &r["ImageRepository"]["Properties"];
+    assert_eq!(repo["ImageTagMutability"], "IMMUTABLE");
+    assert!(
+        repo["LifecyclePolicy"]["LifecyclePolicyText"]
+            .as_str()
+            .expect("policy")
+            .contains("\"countNumber\":30")
+    );
+    let rule = &r["PipelineEventsRule"]["Properties"];
+    assert_eq!(rule["Targets"][0]["Arn"]["Ref"], "NotificationTopic");
+    let kinds = rule["EventPattern"]["detail-type"].to_string();
+    for k in ["Pipeline Execution", "Stage Execution", "Action Execution"] {
+        assert!(kinds.contains(k), "{k} in {kinds}");
+    }
+    let source = &r["Pipeline"]["Properties"]["Stages"][0]["Actions"][0];
+    assert_eq!(
+        source["ActionTypeId"]["Provider"],
+        "CodeStarSourceConnection"
+    );
+    let config = r["DeployConfig"]["Properties"].clone();
+    let custom = r.get("DeploymentConfig").map(|d| d["Properties"].clone());
+    let cfg = custom.unwrap_or(config);
+    assert_eq!(cfg["ComputePlatform"], "Lambda");
+    assert_eq!(cfg["TrafficRoutingConfig"]["Type"], "TimeBasedCanary");
+}
+
+#[test]
+fn codecommit_cross_account_rolling() {
+    let t = render("codecommit-cross-account-rolling.toml");
+    let r = &t["Resources"];
+    let trigger = &r["SourceTriggerRule"]["Properties"]["EventPattern"];
+    assert_eq!(trigger["detail"]["referenceName"][0], "release");
+    let stages = r["Pipeline"]["Properties"]["Stages"]
+        .as_array()
+        .expect("stages");
+    let deploy = |env: &str| {
+        stages
+            .iter()
+            .find(|s| s["Name"] == format!("Deploy-{env}"))
+            .expect("deploy stage")["Actions"][0]["RoleArn"]
+            .to_string()
+    };
+    assert!(deploy("staging").contains("123456789012"));
+    assert!(deploy("production").contains("987654321098"));
+    let policy = r["ArtifactBucketPolicy"]["Properties"].to_string();
+    assert!(policy.contains("123456789012") && policy.contains("987654321098"));
+}
+
+#[test]
+fn five_stages_history_alarms() {
+    let t = render("five-stages-history-alarms.toml");
+    assert_eq!(
+        stage_names(&t),
+        [
+            "Source",
+            "Build",
+            "Test",
+            "Deploy-staging",
+            "Deploy-production"
+        ]
+    );
+    let table = &t["Resources"]["DeployHistoryTable"]["Properties"];
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert!(count(&t, "AWS::CloudWatch::Alarm") >= 6);
+    assert_eq!(count(&t, "AWS::CloudWatch::Dashboard"), 0);
+}
+
+#[test]
+fn s3_ecs_bluegreen_kms_dashboard() {
+    let t = render("s3-ecs-bluegreen-kms-dashboard.toml");
+    let stages = stage_names(&t);
+    assert_eq!(
+        stages,
+        [
+            "Source",
+            "Build",
+            "Test",
+            "Image",
+            "Deploy-staging",
+            "Approval-production",
+            "Deploy-production"
+        ]
+    );
+    assert_eq!(count(&t, "AWS::ECS::Service"), 2);
+    assert_eq!(count(&t, "AWS::ElasticLoadBalancingV2::TargetGroup"), 4);
+    assert_eq!(count(&t, "AWS::ElasticLoadBalancingV2::Listener"), 4);
+    assert_eq!(count(&t, "AWS::CloudWatch::Dashboard"), 1);
+    let group = &t["Resources"]["StagingDeploymentGroup"]["Properties"];
+    let pair = &group["LoadBalancerInfo"]["TargetGroupPairInfoList"][0];
+    assert_eq!(
+        pair["ProdTrafficRoute"]["ListenerArns"][0]["Ref"],
+        "StagingProdListener"
+    );
+    assert_eq!(
+        pair["TestTrafficRoute"]["ListenerArns"][0]["Ref"],
+        "StagingTestListener"
+    );
+    let svc = &t["Resources"]["StagingEcsService"]["Properties"];
+    assert_eq!(svc["DeploymentController"]["Type"], "CODE_DEPLOY");
+    // KMS everywhere: artifact store, logs, topic, table, secret, images.
+    let r = &t["Resources"];
+    assert!(!r["Pipeline"]["Properties"]["ArtifactStore"]["EncryptionKey"].is_null());
+    assert_eq!(
+        r["ImageRepository"]["Properties"]["EncryptionConfiguration"]["EncryptionType"],
+        "KMS"
+    );
+    assert!(!r["DatabaseSecret"]["Properties"]["KmsKeyId"].is_null());
+    // Only the load balancer is open to the internet, on the production port.
+    let app = r["AppSecurityGroup"]["Properties"]["SecurityGroupIngress"].to_string();
+    assert!(!app.contains("0.0.0.0/0"));
+}
+
+#[test]
+fn emulator_conventions_are_tags() {
+    let mut c = example("five-stages-history-alarms.toml");
+    c.build.simulated = true;
+    c.source.trigger = pipetui::config::Trigger::Manual;
+    let t = try_render(&c).expect("render").to_value();
+    let has = |id: &str, k: &str, v: &str| {
+        t["Resources"][id]["Properties"]["Tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .any(|tag| tag["Key"] == k && tag["Value"] == v)
+    };
+    assert!(has("BuildProject", "pipetui:simulated", "true"));
+    assert!(!has("TestProject", "pipetui:simulated", "true"));
+    assert!(has("Pipeline", "pipetui:trigger", "manual"));
+    assert!(has("Pipeline", "ManagedBy", "pipetui"));
+}
