@@ -494,3 +494,43 @@ async fn a_second_active_deployment_in_a_group_is_refused() {
     );
     deploy(&fx.cd, s3_revision("v1")).await;
 }
+
+#[tokio::test]
+async fn ecs_deploys_a_pipeline_artifact_from_s3_all_at_once() {
+    let fx = fixture(3);
+    fx.cd
+        .create_application()
+        .application_name(APP)
+        .compute_platform(ComputePlatform::Ecs)
+        .send()
+        .await
+        .unwrap();
+    fx.cd
+        .create_deployment_group()
+        .application_name(APP)
+        .deployment_group_name(GROUP)
+        .service_role_arn(ROLE)
+        .ecs_services(
+            EcsService::builder()
+                .cluster_name("main")
+                .service_name("orders")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // The sample app's bundle, as CodePipeline hands it over: an S3 artifact.
+    let id = deploy(&fx.cd, bundle(&fx.emu, "build-1", &[], |_| {})).await;
+    let d = run(&fx, &id, 1.0, 60.0).await;
+    assert_eq!(d.status(), Some(&DeploymentStatus::Succeeded));
+    assert_eq!(
+        d.deployment_config_name(),
+        Some("CodeDeployDefault.ECSAllAtOnce")
+    );
+    let t = targets(&fx.cd, &id).await.remove(0);
+    let ecs = t.ecs_target().unwrap();
+    assert_eq!(ecs.status(), Some(&TargetStatus::Succeeded));
+    assert_eq!(ecs.lifecycle_events().len(), 8);
+    assert_eq!(ecs.task_sets_info().len(), 1);
+    assert_eq!(ecs.task_sets_info()[0].traffic_weight(), 100.0);
+}

@@ -208,7 +208,7 @@ pub fn create(
     let id = new_deployment_id();
     let targets = match platform.as_str() {
         "Server" => server_targets(settings, &group, &style, lb.is_some(), req, &id, now)?,
-        other => serverless_targets(&group, other, req, now)?,
+        other => serverless_targets(settings, &group, other, req, now)?,
     };
     let alarms = req
         .alarms
@@ -329,27 +329,45 @@ fn server_targets(
     Ok(targets)
 }
 
-/// The appspec of a Lambda/ECS revision (AppSpecContent or String).
-fn inline_spec(revision: &Value) -> Result<Value, ServiceError> {
-    let content = revision["appSpecContent"]["content"]
+/// The appspec of a Lambda/ECS revision: inline (AppSpecContent or String), or the bundle's
+/// `appspec.yml` when a pipeline hands over an S3 artifact; a bundle without one deploys with
+/// no hook functions.
+fn serverless_spec(settings: &EngineSettings, revision: &Value) -> Result<Value, ServiceError> {
+    let inline = revision["appSpecContent"]["content"]
         .as_str()
-        .or(revision["string"]["content"].as_str())
-        .ok_or_else(|| {
-            err(
-                "InvalidRevisionException",
-                "The revision needs an AppSpec content",
-            )
-        })?;
-    parse_spec(content).map_err(|m| err("InvalidRevisionException", m))
+        .or(revision["string"]["content"].as_str());
+    if let Some(content) = inline {
+        return parse_spec(content).map_err(|m| err("InvalidRevisionException", m));
+    }
+    let dir = bundle_dir(settings, revision).ok_or_else(|| {
+        err(
+            "InvalidRevisionException",
+            "The revision needs an AppSpec content or an S3 location",
+        )
+    })?;
+    if !dir.is_dir() {
+        return Err(err(
+            "RevisionDoesNotExistException",
+            format!("No application revision found at {}", dir.display()),
+        ));
+    }
+    match read_appspec(&dir) {
+        Ok(spec) => Ok(spec),
+        Err(_) if !dir.join("appspec.yml").exists() && !dir.join("appspec.yaml").exists() => {
+            Ok(json!({}))
+        }
+        Err(m) => Err(err("InvalidRevisionException", m)),
+    }
 }
 
 fn serverless_targets(
+    settings: &EngineSettings,
     group: &Value,
     platform: &str,
     req: &Request<'_>,
     now: f64,
 ) -> Result<Vec<Value>, ServiceError> {
-    let spec = inline_spec(&req.revision)?;
+    let spec = serverless_spec(settings, &req.revision)?;
     let resource = spec["Resources"]
         .as_array()
         .and_then(|r| r.first())
@@ -366,7 +384,7 @@ fn serverless_targets(
         e
     };
     if platform == "Lambda" {
-        let name = props["Name"].as_str().unwrap_or("function");
+        let name = props["Name"].as_str().unwrap_or(req.app);
         let events = vec![
             hook("BeforeAllowTraffic", 0),
             event("AllowTraffic", 0, "shift"),
