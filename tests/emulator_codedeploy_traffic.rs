@@ -364,12 +364,11 @@ Resources:
         Value: 2
   Group:
     Type: AWS::CodeDeploy::DeploymentGroup
-    DependsOn: [App, Config]
     Properties:
-      ApplicationName: orders
+      ApplicationName: !Ref App
       DeploymentGroupName: prod
       ServiceRoleArn: arn:aws:iam::000000000000:role/codedeploy
-      DeploymentConfigName: TwoHealthy
+      DeploymentConfigName: !Ref Config
       Ec2TagFilters:
         - Key: Name
           Value: orders
