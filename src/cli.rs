@@ -95,8 +95,10 @@ pub struct InitArgs {
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {
-    /// Write the template to this file instead of standard output
-    #[arg(long, short, value_name = "FILE")]
+    /// Write the template to this file instead of standard output. A directory (existing, or
+    /// ending in "/") gets stack.json plus deploy-account-<id>.json for each environment in
+    /// another account: the deploy roles to create once in that account
+    #[arg(long, short, value_name = "FILE|DIR")]
     pub output: Option<PathBuf>,
 }
 

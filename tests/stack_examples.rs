@@ -235,3 +235,76 @@ fn emulator_conventions_are_tags() {
     assert!(has("Pipeline", "pipetui:trigger", "manual"));
     assert!(has("Pipeline", "ManagedBy", "pipetui"));
 }
+
+#[test]
+fn each_target_account_gets_its_deploy_role_template() {
+    let c = example("codecommit-cross-account-rolling.toml");
+    assert_eq!(
+        pipetui::stack::target_accounts(&c),
+        ["123456789012", "987654321098"]
+    );
+    let t = pipetui::stack::render_account(&c, "987654321098")
+        .expect("render")
+        .to_value();
+    let r = t["Resources"].as_object().expect("resources");
+    let action = &r["ProductionDeployActionRole"]["Properties"];
+    // The name the pipeline's deploy action assumes, trusted by the pipeline role only.
+    assert_eq!(action["RoleName"], "acme-ledger-production-deploy-role");
+    let principal =
+        action["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"].to_string();
+    assert!(
+        principal.contains("acme-ledger-cicd-pipeline-role"),
+        "{principal}"
+    );
+    assert!(r.contains_key("ProductionDeploymentGroup"));
+    assert!(
+        !r.contains_key("StagingDeploymentGroup"),
+        "staging is another account"
+    );
+    for (id, res) in r {
+        for p in res["Properties"]["Policies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            for s in p["PolicyDocument"]["Statement"]
+                .as_array()
+                .expect("statements")
+            {
+                for a in s["Action"].as_array().expect("actions") {
+                    let a = a.as_str().unwrap_or_default();
+                    assert!(a != "*" && !a.ends_with(":*"), "{id}: {a}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn template_to_a_directory_writes_the_account_templates() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dir.path().join("out/");
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/examples/codecommit-cross-account-rolling.toml");
+    assert_cmd::Command::cargo_bin("pipetui")
+        .expect("binary")
+        .env("PIPETUI_STATE_DIR", dir.path().join("state"))
+        .args(["template", "--config"])
+        .arg(&config)
+        .arg("-o")
+        .arg(format!("{}/", out.display()))
+        .assert()
+        .success();
+    for f in [
+        "stack.json",
+        "deploy-account-123456789012.json",
+        "deploy-account-987654321098.json",
+    ] {
+        let text = std::fs::read_to_string(out.join(f)).expect(f);
+        let v: Value = serde_json::from_str(&text).expect("json");
+        assert!(
+            v["Resources"].as_object().is_some_and(|r| !r.is_empty()),
+            "{f}"
+        );
+    }
+}

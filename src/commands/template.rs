@@ -19,6 +19,9 @@ pub fn run(loaded: &Loaded, args: &TemplateArgs) -> color_eyre::Result<ExitCode>
     };
     let mut json = template.to_json_pretty();
     json.push('\n');
+    if let Some(dir) = args.output.as_deref().filter(|p| is_dir_target(p)) {
+        return write_dir(loaded, dir, &json);
+    }
     match &args.output {
         Some(path) => {
             std::fs::write(path, &json)
@@ -30,6 +33,38 @@ pub fn run(loaded: &Loaded, args: &TemplateArgs) -> color_eyre::Result<ExitCode>
             );
         }
         None => print!("{json}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `-o DIR/` (or an existing directory): the stack plus one template per target account.
+fn is_dir_target(path: &std::path::Path) -> bool {
+    path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/')
+}
+
+fn write_dir(
+    loaded: &Loaded,
+    dir: &std::path::Path,
+    stack_json: &str,
+) -> color_eyre::Result<ExitCode> {
+    std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    let mut files = vec![("stack.json".to_string(), stack_json.to_string())];
+    for account in stack::target_accounts(&loaded.config) {
+        let t = match stack::render_account(&loaded.config, &account) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        let mut json = t.to_json_pretty();
+        json.push('\n');
+        files.push((format!("deploy-account-{account}.json"), json));
+    }
+    for (name, json) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, json).wrap_err_with(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

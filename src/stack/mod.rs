@@ -4,6 +4,7 @@
 //! per-environment deployment groups, roles and alarms of environments in the same account.
 //! Every physical name comes from `Naming::name`; every taggable resource gets the standard tags.
 
+mod account;
 mod artifacts;
 mod build;
 mod data;
@@ -28,6 +29,7 @@ use crate::config::naming::NameError;
 use crate::config::validate::naming;
 use crate::config::{BuildProject, Config, Environment, KmsMode, NameKind, Naming};
 
+pub use account::{render_account, target_accounts};
 pub use template::{OrderedMap, Output, Parameter, Policy, Resource, Template, fns};
 
 /// The environment label of resources the pipeline itself owns.
