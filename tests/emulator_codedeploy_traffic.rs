@@ -346,6 +346,32 @@ async fn errors_carry_aws_codes() {
         .await
         .unwrap();
     assert_eq!(groups.deployment_groups(), [GROUP.to_string()]);
+    let batch = cd
+        .batch_get_deployment_groups()
+        .application_name(APP)
+        .deployment_group_names(GROUP)
+        .deployment_group_names("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(batch.deployment_groups_info().len(), 1);
+    assert!(batch.error_message().unwrap().contains("nope"));
+    let apps = cd
+        .batch_get_applications()
+        .application_names(APP)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(apps.applications_info()[0].application_name(), Some(APP));
+    assert_eq!(
+        code(
+            cd.batch_get_applications()
+                .application_names("nope")
+                .send()
+                .await
+        ),
+        "ApplicationDoesNotExistException"
+    );
 }
 
 const STACK: &str = r#"

@@ -40,6 +40,8 @@ impl Service for CodeDeploy {
             "CreateApplication" => r::create_application(ctx, input),
             "GetApplication" => r::get_application(ctx, input),
             "ListApplications" => r::list_applications(ctx, input),
+            "BatchGetApplications" => r::batch_get_applications(ctx, input),
+            "BatchGetDeploymentGroups" => r::batch_get_deployment_groups(ctx, input),
             "DeleteApplication" => r::delete_application(ctx, input),
             "CreateDeploymentGroup" => r::create_deployment_group(ctx, input),
             "UpdateDeploymentGroup" => r::update_deployment_group(ctx, input),

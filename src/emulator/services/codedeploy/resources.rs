@@ -300,6 +300,44 @@ pub fn get_deployment_group(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, Se
     Ok(json!({ "deploymentGroupInfo": render_group(ctx, &group)? }))
 }
 
+pub fn batch_get_applications(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
+    let names = input.strings("applicationNames");
+    if names.len() > 100 {
+        return Err(err(
+            "BatchLimitExceededException",
+            "The maximum number of names allowed for this request (100) was exceeded.",
+        ));
+    }
+    let infos = ctx.store.read(|tx| {
+        names
+            .iter()
+            .map(|n| load_app(tx, n).map(|a| with_timestamps(&a, &["createTime"])))
+            .collect::<Result<Vec<_>, _>>()
+    })?;
+    Ok(json!({ "applicationsInfo": infos }))
+}
+
+pub fn batch_get_deployment_groups(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
+    let app = app_name(&input)?;
+    ctx.store.read(|tx| load_app(tx, app))?;
+    let mut infos = Vec::new();
+    let mut missing = Vec::new();
+    for name in input.strings("deploymentGroupNames") {
+        match ctx.store.document(SVC, GROUP, &group_key(app, &name))? {
+            Some(g) => infos.push(render_group(ctx, &g)?),
+            None => missing.push(name),
+        }
+    }
+    let mut out = json!({ "deploymentGroupsInfo": infos });
+    if !missing.is_empty() {
+        out["errorMessage"] = json!(format!(
+            "Deployment groups not found: {}",
+            missing.join(", ")
+        ));
+    }
+    Ok(out)
+}
+
 pub fn list_deployment_groups(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
     let app = app_name(&input)?;
     ctx.store.read(|tx| load_app(tx, app))?;
