@@ -124,11 +124,20 @@ fn github_ecr_lambda_eventbridge() {
         source["ActionTypeId"]["Provider"],
         "CodeStarSourceConnection"
     );
-    let config = r["DeployConfig"]["Properties"].clone();
-    let custom = r.get("DeploymentConfig").map(|d| d["Properties"].clone());
-    let cfg = custom.unwrap_or(config);
-    assert_eq!(cfg["ComputePlatform"], "Lambda");
-    assert_eq!(cfg["TrafficRoutingConfig"]["Type"], "TimeBasedCanary");
+    // canary 10 % every 5 minutes is one of CodeDeploy's predefined Lambda configs.
+    assert_eq!(
+        r["StagingDeploymentGroup"]["Properties"]["DeploymentConfigName"],
+        "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    );
+    assert!(r.get("DeploymentConfig").is_none());
+    let outputs = t["Outputs"].as_object().expect("outputs");
+    for key in [
+        "ImageRepositoryUri",
+        "StagingDeployHandlerArn",
+        "PipelineArn",
+    ] {
+        assert!(outputs.contains_key(key), "{key}");
+    }
 }
 
 #[test]

@@ -40,9 +40,32 @@ fn deploy_config(ctx: &Ctx<'_>) -> DeployConfig {
         (DeployTarget::Ec2, _) => DeployConfig::Default("CodeDeployDefault.OneAtATime"),
         (DeployTarget::Ecs, Strategy::Canary | Strategy::Linear) => time_based("ECS"),
         (DeployTarget::Ecs, _) => DeployConfig::Default("CodeDeployDefault.ECSAllAtOnce"),
-        (DeployTarget::Lambda, Strategy::Canary | Strategy::Linear) => time_based("Lambda"),
+        (DeployTarget::Lambda, Strategy::Canary | Strategy::Linear) => {
+            match lambda_predefined(d.strategy, d.canary_percent, d.interval_minutes) {
+                Some(name) => DeployConfig::Default(name),
+                None => time_based("Lambda"),
+            }
+        }
         (DeployTarget::Lambda, _) => DeployConfig::Default("CodeDeployDefault.LambdaAllAtOnce"),
     }
+}
+
+/// CodeDeploy's predefined Lambda configs (10 % steps), used when the strategy matches one.
+fn lambda_predefined(strategy: Strategy, percent: u32, minutes: u32) -> Option<&'static str> {
+    if percent != 10 {
+        return None;
+    }
+    Some(match (strategy, minutes) {
+        (Strategy::Canary, 5) => "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+        (Strategy::Canary, 10) => "CodeDeployDefault.LambdaCanary10Percent10Minutes",
+        (Strategy::Canary, 15) => "CodeDeployDefault.LambdaCanary10Percent15Minutes",
+        (Strategy::Canary, 30) => "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+        (Strategy::Linear, 1) => "CodeDeployDefault.LambdaLinear10PercentEvery1Minute",
+        (Strategy::Linear, 2) => "CodeDeployDefault.LambdaLinear10PercentEvery2Minutes",
+        (Strategy::Linear, 3) => "CodeDeployDefault.LambdaLinear10PercentEvery3Minutes",
+        (Strategy::Linear, 10) => "CodeDeployDefault.LambdaLinear10PercentEvery10Minutes",
+        _ => return None,
+    })
 }
 
 /// The deployment config's name as the deployment group takes it.

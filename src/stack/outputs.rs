@@ -98,6 +98,45 @@ pub fn render(ctx: &mut Ctx<'_>) {
             same_account_condition(env),
         );
     }
+    if ctx.template.resources.contains_key(ids::IMAGES) {
+        put(
+            ctx,
+            "ImageRepositoryUri",
+            "ECR repository the image stage pushes to",
+            fns::get_att(ids::IMAGES, "RepositoryUri"),
+            None,
+        );
+    }
+    if ctx.template.resources.contains_key(ids::NOTIFIER) {
+        put(
+            ctx,
+            "NotifierFunctionArn",
+            "Notification Lambda",
+            fns::get_att(ids::NOTIFIER, "Arn"),
+            None,
+        );
+    }
+    for env in &config.environments {
+        let id = super::lambda_target::function_id(env);
+        if ctx.template.resources.contains_key(&id) {
+            let key = format!("{}DeployHandlerArn", pascal(&env.name));
+            let desc = format!("Deploy handler Lambda of {}", env.name);
+            put(
+                ctx,
+                &key,
+                &desc,
+                fns::get_att(&id, "Arn"),
+                same_account_condition(env),
+            );
+        }
+        let alb = super::network::alb_id(env);
+        if ctx.template.resources.contains_key(&alb) {
+            let key = format!("{}LoadBalancerUrl", pascal(&env.name));
+            let desc = format!("Production URL of {}", env.name);
+            let url = fns::sub(format!("http://${{{alb}.DNSName}}"));
+            put(ctx, &key, &desc, url, same_account_condition(env));
+        }
+    }
     if ctx.template.resources.contains_key(ids::KEY) {
         put(
             ctx,
