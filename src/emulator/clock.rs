@@ -57,6 +57,17 @@ impl Clock {
         (self.now() * 1000.0) as i64
     }
 
+    /// A scaled clock restarted by a new process would otherwise begin again at the wall
+    /// clock, before the emulated times it already stored (10× for an hour is 10 hours
+    /// ahead); it resumes from `t` instead, so emulated time never runs backwards.
+    pub fn resume_from(&mut self, t: f64) {
+        if let Clock::Scaled { start_epoch, .. } = self
+            && *start_epoch < t
+        {
+            *start_epoch = t;
+        }
+    }
+
     /// Moves a manual clock forward; other clocks ignore it.
     pub fn advance(&self, seconds: f64) {
         if let Clock::Manual(t) = self {
@@ -76,5 +87,16 @@ mod tests {
         c.advance(2.5);
         assert_eq!(c.now(), 102.5);
         assert_eq!(c.now_millis(), 102_500);
+    }
+
+    #[test]
+    fn a_scaled_clock_resumes_after_the_time_it_reached() {
+        let mut c = Clock::scaled(10.0);
+        let ahead = c.now() + 36_000.0;
+        c.resume_from(ahead);
+        assert!(c.now() >= ahead);
+        let mut real = Clock::Real;
+        real.resume_from(ahead);
+        assert!(real.now() < ahead, "real time is never moved");
     }
 }

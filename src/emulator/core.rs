@@ -16,6 +16,12 @@ use super::service::{Ctx, Service, UNKNOWN_OPERATION};
 use super::services;
 use super::store::Store;
 
+/// Where the emulated time reached is kept, so a scaled clock resumes from it after a restart.
+const CLOCK: (&str, &str, &str) = ("emulator", "clock", "now");
+
+/// Ticks between two saves of the emulated time (about a second of real time).
+const CLOCK_SAVE_EVERY: u64 = 10;
+
 /// The account every emulated resource belongs to.
 pub const ACCOUNT_ID: &str = "000000000000";
 
@@ -32,7 +38,7 @@ pub struct Emulator {
     /// Services in the order each tick visits them: pipelines start work the others then run.
     order: Vec<ServiceId>,
     /// One tick at a time, whoever drives it (the background thread or a test).
-    ticking: Mutex<()>,
+    ticking: Mutex<u64>,
     me: Weak<Emulator>,
 }
 
@@ -109,7 +115,7 @@ impl Emulator {
             settings,
             services,
             order,
-            ticking: Mutex::new(()),
+            ticking: Mutex::new(0),
             me: me.clone(),
         })
     }
@@ -127,7 +133,17 @@ impl Emulator {
     /// Moves every service's background work to the clock's now; whether anything changed.
     /// A failing service is logged and the others still tick.
     pub fn tick(&self) -> bool {
-        let _one = self.ticking.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ticks = self.ticking.lock().unwrap_or_else(|p| p.into_inner());
+        *ticks += 1;
+        if *ticks % CLOCK_SAVE_EVERY == 1 && matches!(self.clock, Clock::Scaled { .. }) {
+            let now = serde_json::json!(self.clock.now());
+            if let Err(e) = self
+                .store
+                .write(|tx| tx.put(CLOCK.0, CLOCK.1, CLOCK.2, &now))
+            {
+                tracing::warn!(code = %e.code, "saving the emulated time");
+            }
+        }
         let mut changed = false;
         for id in &self.order {
             match self.with_service(*id, |svc, ctx| svc.tick(ctx)) {
