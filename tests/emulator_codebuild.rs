@@ -194,6 +194,19 @@ fn position(lines: &[String], needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no line with {needle:?} in {lines:#?}"))
 }
 
+/// Whether a process whose command line is exactly `args` is alive (Linux /proc).
+fn process_alive(args: &[&str]) -> bool {
+    let wanted: Vec<u8> = args
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .any(|e| std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == wanted))
+}
+
 const ALL_PHASES: [&str; 11] = [
     "SUBMITTED",
     "QUEUED",
@@ -534,7 +547,7 @@ async fn a_build_past_its_timeout_is_killed_and_timed_out() {
     inline_project(
         &env,
         "slow",
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo sleeping\n      - sleep 600\n      - echo woke\n",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo sleeping\n      - sleep 611\n      - echo woke\n",
     )
     .await;
     let out = env
@@ -556,6 +569,10 @@ async fn a_build_past_its_timeout_is_killed_and_timed_out() {
             .any(|p| p.phase_status() == Some(&StatusType::TimedOut))
     );
     assert!(!log_lines(&env, &b).await.contains(&"woke".to_string()));
+    assert!(
+        !process_alive(&["sleep", "611"]),
+        "the whole process group is killed"
+    );
 }
 
 #[tokio::test]
@@ -564,7 +581,7 @@ async fn stop_build_kills_the_process() {
     inline_project(
         &env,
         "stoppable",
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 600\n      - echo woke\n",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 612\n      - echo woke\n",
     )
     .await;
     let id = start(&env, "stoppable").await;
@@ -573,6 +590,7 @@ async fn stop_build_kills_the_process() {
     let b = finished(&env, &id).await;
     assert_eq!(b.build_status(), Some(&StatusType::Stopped));
     assert!(!log_lines(&env, &b).await.contains(&"woke".to_string()));
+    assert!(!process_alive(&["sleep", "612"]));
 }
 
 #[tokio::test]

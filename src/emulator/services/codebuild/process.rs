@@ -42,11 +42,43 @@ pub type Registry = Arc<Mutex<HashMap<String, Arc<Running>>>>;
 
 fn kill_group(pgid: u32) {
     // No libc binding is a direct dependency, and `unsafe` is forbidden: kill(1) does it.
-    let _ = Command::new("kill")
+    let group = Command::new("kill")
         .args(["-KILL", "--", &format!("-{pgid}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
+    if group.is_ok() {
+        return;
+    }
+    // No kill(1) installed: the shell's builtin, given the group's members found in /proc
+    // (dash's builtin takes no negative process-group ids).
+    let members = group_members(pgid);
+    if !members.is_empty() {
+        let _ = Command::new("/bin/sh")
+            .args(["-c", "kill -9 \"$@\"", "sh"])
+            .args(members.iter().map(u32::to_string))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// Processes whose process group is `pgid` (field 5 of /proc/<pid>/stat, after the command).
+fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let after = stat.rsplit_once(')')?.1;
+                    after.split_whitespace().nth(2)?.parse::<u32>().ok()
+                })
+                == Some(pgid)
+        })
+        .collect()
 }
 
 impl Running {
@@ -279,4 +311,22 @@ fn run_command(sh: &Shell<'_>, cmd: &str) -> Result<Outcome, Gone> {
             message: format!("Error while executing command: {cmd}. Reason: {e}"),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    #[test]
+    fn a_process_group_is_found_in_proc() {
+        let mut child = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        assert_eq!(group_members(child.id()), [child.id()]);
+        kill_group(child.id());
+        assert!(!child.wait().unwrap().success());
+    }
 }
