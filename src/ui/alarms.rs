@@ -44,10 +44,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             .is_some_and(|e| state.is_production(e));
         let mut spans = vec![Span::raw(fit(
             &format!(" {}", a.name),
-            name_w - if prod { 5 } else { 0 },
+            name_w - if prod { 6 } else { 1 },
         ))];
         if prod {
-            spans.push(Span::styled("PROD ", theme.production()));
+            spans.push(Span::styled(" PROD ", theme.production()));
+        } else {
+            spans.push(Span::raw(" "));
         }
         spans.push(Span::styled(
             fit(a.state.label(), 19),

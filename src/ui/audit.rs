@@ -36,7 +36,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         placeholder(frame, area, "no operation attempted yet", theme.dim());
         return;
     }
-    let h = area.height.saturating_sub(4) as usize;
+    let h = area.height.saturating_sub(5) as usize;
     let sel = state.cursor(View::Audit).selected;
     let off = scroll_offset(sel, h);
     for (i, r) in list.iter().enumerate().skip(off).take(h) {
@@ -59,18 +59,24 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         );
     }
     if let Some(r) = list.get(sel) {
-        let top = area.height.saturating_sub(3);
+        let top = area.height.saturating_sub(4);
         line_at(
             frame,
             area,
             top,
             Line::styled(fit(&format!(" by {}", r.identity), w), theme.dim()),
         );
-        let cli = &r.cli_command;
-        line_at(frame, area, top + 1, Line::raw(fit(&format!(" {cli}"), w)));
-        if cli.chars().count() + 1 > w {
-            let rest: String = cli.chars().skip(w.saturating_sub(2)).collect();
-            line_at(frame, area, top + 2, Line::raw(fit(&format!(" {rest}"), w)));
+        // The CLI equivalent in full, over up to three rows.
+        let chars: Vec<char> = r.cli_command.chars().collect();
+        let width = w.saturating_sub(1).max(1);
+        for (k, chunk) in chars.chunks(width).take(3).enumerate() {
+            let text: String = chunk.iter().collect();
+            line_at(
+                frame,
+                area,
+                top + 1 + k as u16,
+                Line::raw(format!(" {text}")),
+            );
         }
     }
 }

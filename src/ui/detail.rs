@@ -169,14 +169,19 @@ fn deployment(frame: &mut Frame, area: Rect, state: &State, d: &Deployment, them
                 },
                 duration,
             );
-            let diag = ev.diagnostics.as_ref().map_or(String::new(), |g| {
-                format!(
-                    "{} {} {}",
-                    g.error_code.as_deref().unwrap_or(""),
-                    g.script_name.as_deref().unwrap_or(""),
-                    g.message.as_deref().unwrap_or("")
-                )
-            });
+            // Diagnostics matter when a hook failed; successful hooks only say "Succeeded".
+            let diag = ev
+                .diagnostics
+                .as_ref()
+                .filter(|_| ev.status.is_failure())
+                .map_or(String::new(), |g| {
+                    format!(
+                        "{} {} {}",
+                        g.error_code.as_deref().unwrap_or(""),
+                        g.script_name.as_deref().unwrap_or(""),
+                        g.message.as_deref().unwrap_or("")
+                    )
+                });
             line_at(
                 frame,
                 area,
@@ -197,6 +202,7 @@ fn deployment(frame: &mut Frame, area: Rect, state: &State, d: &Deployment, them
         .get(selected)
         .into_iter()
         .flat_map(|t| &t.lifecycle)
+        .filter(|e| e.status.is_failure())
         .find_map(|e| e.diagnostics.as_ref());
     if let Some(g) = diag {
         let mut lines = vec![format!(

@@ -131,7 +131,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             area,
             top + 1 + k as u16,
             Line::from(vec![
-                Span::raw(fit(&format!(" {} / {}", a.stage, a.action), 30)),
+                Span::raw(fit(&format!(" {} / {}", a.stage, a.action), 29)),
+                Span::raw(" "),
                 Span::styled(fit(a.status.label(), 12), theme.status(&a.status)),
                 Span::raw(fit(&took, 9)),
                 Span::raw(fit(&text, w.saturating_sub(51))),

@@ -102,14 +102,14 @@ fn crumbs(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let mut parts: Vec<String> = Vec::new();
     for view in &state.views {
         parts.push(match view {
-            View::Pipeline | View::Executions => {
-                let p = state.focus.pipeline.as_deref().unwrap_or("");
-                if *view == View::Pipeline {
-                    p.to_string()
-                } else {
-                    "executions".into()
-                }
+            View::Pipeline => state.focus.pipeline.clone().unwrap_or_default(),
+            View::Executions if !state.views.contains(&View::Pipeline) => {
+                format!(
+                    "{} › executions",
+                    state.focus.pipeline.as_deref().unwrap_or("")
+                )
             }
+            View::Executions => "executions".into(),
             View::ActionDetail => state
                 .focus
                 .build_id

@@ -62,11 +62,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 };
                 let name = format!(" {} {}{gate}", Theme::symbol(&status), s.name);
                 spans.push(Span::styled(
-                    fit(&name, name_w - if prod { 5 } else { 0 }),
+                    fit(&name, name_w - if prod { 6 } else { 0 }),
                     theme.header(),
                 ));
                 if prod {
-                    spans.push(Span::styled("PROD ", theme.production()));
+                    spans.push(Span::styled(" PROD ", theme.production()));
                 }
                 spans.push(Span::styled(fit(status.label(), 12), theme.status(&status)));
                 let rev = s.revision.as_ref().map_or(String::new(), |r| {

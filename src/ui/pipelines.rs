@@ -55,10 +55,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let prod = state.is_production(&p.name);
         spans.push(Span::raw(fit(
             &format!(" {}", p.name),
-            name_w - if prod { 5 } else { 0 },
+            name_w - if prod { 6 } else { 0 },
         )));
         if prod {
-            spans.push(Span::styled("PROD ", theme.production()));
+            spans.push(Span::styled(" PROD ", theme.production()));
         }
         // Each stage gets an equal share of the stage column, at least 2 columns.
         let n = p.stages.len().max(1);
