@@ -205,27 +205,76 @@ fn term_is_alternate(parser: &Arc<Mutex<vt100::Parser>>) -> bool {
     parser.lock().unwrap().screen().alternate_screen()
 }
 
+/// A release waiting for its approval on `pipetui emulator serve` (whose engine keeps running
+/// between commands); the server and its URL.
+fn waiting_release(state: &Path) -> (Server, String) {
+    let config = state.join("fast.toml");
+    std::fs::write(
+        &config,
+        "[project]\nservice = \"orders\"\n[emulator]\nclock_speed = 50.0\n",
+    )
+    .unwrap();
+    let (server, url) = serve(state, &config, 0);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipetui"))
+        .args(["--config", &example_config(), "init", "--yes", "--no-tui"])
+        .current_dir(state)
+        .env("PIPETUI_STATE_DIR", state)
+        .env("PIPETUI_AWS__ENDPOINT", &url)
+        .envs(STATIC_KEYS)
+        .env_remove("PIPETUI_CONFIG")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (server, url)
+}
+
+/// Static keys: no credential-chain probing (IMDS) in a test.
+const STATIC_KEYS: [(&str, &str); 3] = [
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
 #[test]
 fn read_only_offers_no_operations() {
     let state = tempfile::tempdir().unwrap();
-    init(state.path());
-    let mut term = Term::spawn(base_command(state.path(), &["--read-only"]));
-    let screen = term.wait_for(PIPELINE);
+    let (_server, url) = waiting_release(state.path());
+    let mut cmd = base_command(state.path(), &["--read-only"]);
+    cmd.env("PIPETUI_AWS__ENDPOINT", &url);
+    for (k, v) in STATIC_KEYS {
+        cmd.env(k, v);
+    }
+    let mut term = Term::spawn(cmd);
+    let screen = term.wait_until("the approval to wait", |s| {
+        pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
+    });
     assert!(screen.contains("READ-ONLY"), "a read-only badge:\n{screen}");
+    let bar = screen.lines().last().unwrap_or_default().to_lowercase();
     for hint in ["approve", "reject", "retry", "rollback", "start", "stop"] {
-        let bar = screen.lines().last().unwrap_or_default().to_lowercase();
         assert!(!bar.contains(hint), "hint bar offers {hint}: {bar}");
     }
-    // Into the pipeline, then the approve and start keys: no confirmation, nothing sent.
+    // Into the pipeline, then approve, reject and start: no dialog opens, nothing is sent.
     term.keys("\r");
-    term.wait_for("Source");
+    let screen = term.wait_for("Approval-production");
+    let bar = screen.lines().last().unwrap_or_default().to_lowercase();
+    assert!(!bar.contains("approve"), "{bar}");
     term.keys("a");
-    term.keys("s");
+    term.keys("x");
+    term.keys("S");
     std::thread::sleep(Duration::from_millis(500));
     let screen = term.screen();
-    assert!(!screen.contains("PutApprovalResult"), "{screen}");
-    assert!(!screen.contains("StartPipelineExecution"), "{screen}");
+    for call in ["PutApprovalResult", "StartPipelineExecution"] {
+        assert!(!screen.contains(call), "{call} offered:\n{screen}");
+    }
     assert!(screen.contains("READ-ONLY"), "{screen}");
+    term.keys("\x1b");
+    term.wait_until("the list with the approval still waiting", |s| {
+        pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
+    });
     term.keys("q");
     term.wait_exit();
     term.assert_restored();
@@ -311,11 +360,11 @@ fn status_reports_an_unreachable_endpoint_and_exits_1() {
     );
 }
 
-/// The row of `PIPELINE` in the pipelines view, if shown.
+/// The row of `PIPELINE` in the pipelines view (with its stage cells), if shown.
 fn pipeline_row(screen: &str) -> Option<&str> {
     screen
         .lines()
-        .find(|l| l.trim_start().starts_with(PIPELINE))
+        .find(|l| l.trim_start().starts_with(PIPELINE) && l.contains("Source"))
 }
 
 /// The issue's "done means": init flows into the console, the release reaches the approval, it
@@ -432,10 +481,9 @@ fn the_console_survives_throttling_and_an_outage() {
 
     let mut cmd = base_command(state.path(), &[]);
     cmd.env("PIPETUI_AWS__ENDPOINT", &url);
-    // Static keys: no credential-chain probing (IMDS) in a test.
-    cmd.env("AWS_ACCESS_KEY_ID", "test");
-    cmd.env("AWS_SECRET_ACCESS_KEY", "test");
-    cmd.env("AWS_EC2_METADATA_DISABLED", "true");
+    for (k, v) in STATIC_KEYS {
+        cmd.env(k, v);
+    }
     let mut term = Term::spawn(cmd);
     let screen = term.wait_for(PIPELINE);
     assert!(
