@@ -4,5 +4,5 @@
 if [ -f opt/orders/switches/fail-health ]; then
     echo "ErrorRate=50 Latency=2500"
 else
-    echo "ErrorRate=0 Latency=$((40 + $(date +%S) % 20))"
+    echo "ErrorRate=0 Latency=$((40 + $(date +%s) % 20))"
 fi
