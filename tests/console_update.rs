@@ -650,3 +650,27 @@ fn stopping_an_execution_asks_for_a_reason_then_confirms() {
             .is_some_and(|n| n.text.contains("only a running one can be stopped"))
     );
 }
+
+#[test]
+fn palette_without_a_name_uses_the_pipeline_under_the_cursor() {
+    let mut s = fixtures::loaded(false);
+    s.focus.pipeline = None;
+    press(&mut s, "j:executions");
+    // Esc-free: the typed text is exactly a command, so Enter runs it as typed.
+    let effects = update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.view(), View::Executions);
+    assert_eq!(s.focus.pipeline.as_deref(), Some("payments-pipeline"));
+    assert!(fetches(&effects).contains(&&Request::Executions("payments-pipeline".into())));
+}
+
+#[test]
+fn esc_from_a_build_log_returns_to_the_build() {
+    let mut s = fixtures::loaded(false);
+    s.views = vec![View::Pipelines, View::Pipeline, View::ActionDetail];
+    s.focus.build_id = Some(fixtures::build().id);
+    update(&mut s, key('L'));
+    assert_eq!(s.view(), View::Logs);
+    assert_eq!(s.logs.group.as_deref(), Some("/aws/codebuild/orders-build"));
+    update(&mut s, code(KeyCode::Esc));
+    assert_eq!(s.view(), View::ActionDetail);
+}

@@ -79,6 +79,12 @@ fn reload(state: &mut State) -> Vec<Effect> {
 
 /// Esc inside the logs view steps back a pane; false when already at the groups.
 pub fn back(state: &mut State) -> bool {
+    // Opened from a build (L): Esc returns to the build, not to the stream picker.
+    let from_build = state.views.len() >= 2
+        && state.views[state.views.len() - 2] == super::state::View::ActionDetail;
+    if from_build {
+        return false;
+    }
     match state.logs.pane {
         LogPane::Lines => {
             state.logs.pane = LogPane::Streams;

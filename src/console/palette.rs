@@ -63,7 +63,21 @@ pub fn run(state: &mut State, line: &str) -> Vec<Effect> {
             state.quit = true;
             Vec::new()
         }
-        ("pipeline" | "executions", name) if !name.is_empty() => {
+        ("pipeline" | "executions", "") => {
+            // No name: the pipeline under the cursor or on screen.
+            match update::selected_pipeline(state) {
+                Some(name) => run(state, &format!("{cmd} {name}")),
+                None => {
+                    update::notify(
+                        state,
+                        format!("which pipeline? `:{cmd} <name>` (tab completes)"),
+                        super::state::NoticeKind::Error,
+                    );
+                    Vec::new()
+                }
+            }
+        }
+        ("pipeline" | "executions", name) => {
             let known = state
                 .data
                 .pipelines
