@@ -97,7 +97,8 @@ pub struct InitArgs {
 pub struct TemplateArgs {
     /// Write the template to this file instead of standard output. A directory (existing, or
     /// ending in "/") gets stack.json plus deploy-account-<id>.json for each environment in
-    /// another account: the deploy roles to create once in that account
+    /// another account (the deploy roles to create once there) and region-<name>.json for each
+    /// other region (its artifact store and deployment group)
     #[arg(long, short, value_name = "FILE|DIR")]
     pub output: Option<PathBuf>,
 }

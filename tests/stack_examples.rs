@@ -317,3 +317,40 @@ fn template_to_a_directory_writes_the_account_templates() {
         );
     }
 }
+
+#[test]
+fn an_environment_in_another_region_gets_a_store_and_a_template_there() {
+    let mut c = example("five-stages-history-alarms.toml");
+    c.environments[1].region = Some("eu-west-1".into());
+    let t = try_render(&c).expect("render").to_value();
+    let p = &t["Resources"]["Pipeline"]["Properties"];
+    assert!(p.get("ArtifactStore").is_none());
+    let stores = p["ArtifactStores"].as_array().expect("stores");
+    assert_eq!(stores.len(), 2);
+    assert_eq!(stores[1]["Region"], "eu-west-1");
+    assert_eq!(
+        stores[1]["ArtifactStore"]["Location"],
+        "acme-catalog-cicd-artifacts-eu-west-1"
+    );
+    let prod = p["Stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["Name"] == "Deploy-production")
+        .expect("stage");
+    assert_eq!(prod["Actions"][0]["Region"], "eu-west-1");
+    // Production's group lives in its region's template, not in the pipeline's stack.
+    assert!(t["Resources"].get("ProductionDeploymentGroup").is_none());
+    assert!(t["Resources"].get("StagingDeploymentGroup").is_some());
+    assert_eq!(pipetui::stack::other_regions(&c), ["eu-west-1"]);
+    let r = pipetui::stack::render_region(&c, "eu-west-1")
+        .expect("region")
+        .to_value();
+    let res = r["Resources"].as_object().expect("resources");
+    assert_eq!(
+        res["RegionalArtifactBucket"]["Properties"]["BucketName"],
+        "acme-catalog-cicd-artifacts-eu-west-1"
+    );
+    assert!(res.contains_key("ProductionDeploymentGroup"));
+    assert!(!res.contains_key("StagingDeploymentGroup"));
+}

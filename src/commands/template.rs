@@ -61,6 +61,18 @@ fn write_dir(
         json.push('\n');
         files.push((format!("deploy-account-{account}.json"), json));
     }
+    for region in stack::other_regions(&loaded.config) {
+        let t = match stack::render_region(&loaded.config, &region) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
+        let mut json = t.to_json_pretty();
+        json.push('\n');
+        files.push((format!("region-{region}.json"), json));
+    }
     for (name, json) in &files {
         let path = dir.join(name);
         std::fs::write(&path, json).wrap_err_with(|| format!("cannot write {}", path.display()))?;

@@ -22,6 +22,15 @@ pub fn target_accounts(config: &Config) -> Vec<String> {
     a
 }
 
+/// Regions other than `aws.region` that environments deploy to, each with a template of its own.
+pub fn other_regions(config: &Config) -> Vec<String> {
+    let ctx = Ctx::new(config);
+    ctx.other_regions()
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Renders the template for `account`; an account no environment names yields no resources.
 pub fn render_account(config: &Config, account: &str) -> Result<Template, NameError> {
     let mut ctx = Ctx::new(config);
@@ -55,6 +64,77 @@ pub fn render_account(config: &Config, account: &str) -> Result<Template, NameEr
     } else {
         Err(errors.swap_remove(0))
     }
+}
+
+/// Renders the template for another region of the pipeline's account: the artifact store
+/// CodePipeline uses there, and the CodeDeploy application, role and group of its environments.
+pub fn render_region(config: &Config, region: &str) -> Result<Template, NameError> {
+    let mut ctx = Ctx::new(config);
+    ctx.template.description = format!(
+        "pipetui regional resources for {} in {region}",
+        config.project.service
+    );
+    let envs: Vec<&Environment> = config
+        .environments
+        .iter()
+        .filter(|e| e.account_id.is_none() && e.region.as_deref() == Some(region))
+        .collect();
+    regional_bucket(&mut ctx, region);
+    if !envs.is_empty() {
+        application(&mut ctx);
+        for env in envs {
+            let e = pascal(&env.name);
+            let service = service_role(&ctx, env);
+            ctx.add(&format!("{e}CodeDeployRole"), &env.name, service);
+            let group = deployment_group(&mut ctx, env, &format!("{e}CodeDeployRole"));
+            ctx.add(&format!("{e}DeploymentGroup"), &env.name, group);
+        }
+    }
+    let mut errors = ctx.errors.into_inner();
+    if errors.is_empty() {
+        Ok(ctx.template)
+    } else {
+        Err(errors.swap_remove(0))
+    }
+}
+
+/// S3-managed encryption: the pipeline's customer key lives in its own region only.
+fn regional_bucket(ctx: &mut Ctx<'_>, region: &str) {
+    let days = ctx.config.artifacts.expire_days;
+    let bucket = Resource::new(
+        "AWS::S3::Bucket",
+        json!({
+            "BucketName": ctx.regional_bucket(region),
+            "VersioningConfiguration": { "Status": "Enabled" },
+            "BucketEncryption": { "ServerSideEncryptionConfiguration": [
+                { "ServerSideEncryptionByDefault": { "SSEAlgorithm": "AES256" } }
+            ] },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": true, "BlockPublicPolicy": true,
+                "IgnorePublicAcls": true, "RestrictPublicBuckets": true
+            },
+            "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+            "LifecycleConfiguration": { "Rules": [{
+                "Id": "expire-artifacts", "Status": "Enabled", "ExpirationInDays": days,
+                "NoncurrentVersionExpiration": { "NoncurrentDays": days }
+            }] },
+        }),
+    )
+    .retained(ctx.retain_data());
+    ctx.add("RegionalArtifactBucket", CICD, bucket);
+    let objects = fns::sub("${RegionalArtifactBucket.Arn}/*");
+    let policy = Resource::new(
+        "AWS::S3::BucketPolicy",
+        json!({
+            "Bucket": fns::r#ref("RegionalArtifactBucket"),
+            "PolicyDocument": { "Version": "2012-10-17", "Statement": [{
+                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                "Resource": [fns::get_att("RegionalArtifactBucket", "Arn"), objects],
+                "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+            }] },
+        }),
+    );
+    ctx.add("RegionalArtifactBucketPolicy", CICD, policy);
 }
 
 fn application(ctx: &mut Ctx<'_>) {

@@ -142,8 +142,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             Resource::new("AWS::CodeDeploy::DeploymentConfig", props),
         );
     }
-    let config = ctx.config;
-    for env in &config.environments {
+    for env in ctx.home_envs() {
         let group = group(ctx, env);
         ctx.add_for(&group_id(env), env, group);
     }

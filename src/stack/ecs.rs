@@ -44,8 +44,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             allowed_pattern: None,
         },
     );
-    let config = ctx.config;
-    for env in &config.environments {
+    for env in ctx.home_envs() {
         environment(ctx, env);
     }
 }

@@ -36,8 +36,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     if ctx.config.deploy.target != DeployTarget::Lambda {
         return;
     }
-    let config = ctx.config;
-    for env in &config.environments {
+    for env in ctx.home_envs() {
         environment(ctx, env);
     }
 }

@@ -29,7 +29,7 @@ use crate::config::naming::NameError;
 use crate::config::validate::naming;
 use crate::config::{BuildProject, Config, Environment, KmsMode, NameKind, Naming};
 
-pub use account::{render_account, target_accounts};
+pub use account::{other_regions, render_account, render_region, target_accounts};
 pub use template::{OrderedMap, Output, Parameter, Policy, Resource, Template, fns};
 
 /// The environment label of resources the pipeline itself owns.
@@ -204,6 +204,42 @@ impl<'a> Ctx<'a> {
             ..resource
         };
         self.add(logical_id, &env.name, resource);
+    }
+
+    /// The environment deploys in another region than the pipeline's: its deployment resources
+    /// belong in that region (`pipetui template -o DIR/` writes `region-<name>.json`).
+    pub fn other_region(&self, env: &'a Environment) -> Option<&'a str> {
+        env.region
+            .as_deref()
+            .filter(|r| *r != self.config.aws.region)
+    }
+
+    /// Environments whose deployment resources this stack holds.
+    pub fn home_envs(&self) -> Vec<&'a Environment> {
+        let config = self.config;
+        config
+            .environments
+            .iter()
+            .filter(|e| self.other_region(e).is_none())
+            .collect()
+    }
+
+    /// The regions other than the pipeline's that environments deploy to, sorted.
+    pub(crate) fn other_regions(&self) -> Vec<&'a str> {
+        let config = self.config;
+        let mut r: Vec<&str> = config
+            .environments
+            .iter()
+            .filter_map(|e| self.other_region(e))
+            .collect();
+        r.sort_unstable();
+        r.dedup();
+        r
+    }
+
+    /// The artifact bucket CodePipeline uses in another region.
+    pub fn regional_bucket(&self, region: &str) -> String {
+        self.name(NameKind::S3Bucket, CICD, &format!("artifacts-{region}"))
     }
 
     /// The build projects the pipeline runs, in stage order.

@@ -142,8 +142,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     }
     if needs_alb(ctx) {
         security_groups(ctx);
-        let config = ctx.config;
-        for env in &config.environments {
+        for env in ctx.home_envs() {
             load_balancer(ctx, env);
         }
     }

@@ -86,8 +86,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             None,
         );
     }
-    let config = ctx.config;
-    for env in &config.environments {
+    for env in ctx.home_envs() {
         let key = format!("{}DeployRoleArn", pascal(&env.name));
         let desc = format!("CodeDeploy service role for {}", env.name);
         put(
@@ -116,7 +115,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             None,
         );
     }
-    for env in &config.environments {
+    for env in ctx.home_envs() {
         let id = super::lambda_target::function_id(env);
         if ctx.template.resources.contains_key(&id) {
             let key = format!("{}DeployHandlerArn", pascal(&env.name));

@@ -168,7 +168,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
                     remote_deploy_role_arn(ctx, env, account),
                 );
             }
+            _ if ctx.other_region(env).is_some() => {}
             _ => depends.push(group_id(env)),
+        }
+        if let Some(region) = ctx.other_region(env) {
+            // Cross-region action: it runs there, with that region's artifact store.
+            a["Region"] = json!(region);
         }
         let mut stage = json!({ "Name": format!("Deploy-{}", env.name), "Actions": [a] });
         if rollback {
@@ -193,13 +198,26 @@ pub fn render(ctx: &mut Ctx<'_>) {
             "PipelineType": "V2",
             "ExecutionMode": mode,
             "RestartExecutionOnUpdate": false,
-            "ArtifactStore": store,
+            "ArtifactStore": store.clone(),
             "Stages": stages,
         }),
     );
     if config.source.trigger == Trigger::Manual {
         // Tells the embedded emulator not to start an execution on creation; AWS ignores it.
         pipeline.properties["Tags"] = ctx.tags_with(CICD, &[("pipetui:trigger", "manual")]);
+    }
+    let regions = ctx.other_regions();
+    if !regions.is_empty() {
+        // A pipeline with cross-region actions names one store per region instead.
+        let mut stores =
+            vec![json!({ "Region": fns::r#ref("AWS::Region"), "ArtifactStore": store })];
+        for r in regions {
+            stores.push(json!({ "Region": r, "ArtifactStore": { "Type": "S3", "Location": ctx.regional_bucket(r) } }));
+        }
+        if let Value::Object(p) = &mut pipeline.properties {
+            p.remove("ArtifactStore");
+            p.insert("ArtifactStores".into(), Value::Array(stores));
+        }
     }
     for d in depends {
         pipeline = pipeline.depends_on(&d);

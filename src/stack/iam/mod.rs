@@ -123,8 +123,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         );
         ctx.add(ids::EVENTS_ROLE, CICD, r);
     }
-    let config = ctx.config;
-    for env in &config.environments {
+    for env in ctx.home_envs() {
         let r = deploy_role(ctx, env);
         ctx.add_for(&deploy_role_id(env), env, r);
     }
@@ -204,9 +203,33 @@ fn pipeline_role(ctx: &Ctx<'_>) -> Resource {
     ];
     for env in &c.environments {
         let group = ctx.name(NameKind::CodeDeployGroup, &env.name, "deploy-group");
-        deploy.push(fns::arn(
-            "codedeploy",
-            &format!("deploymentgroup:{app}/{group}"),
+        let rest = format!("deploymentgroup:{app}/{group}");
+        match ctx.other_region(env) {
+            Some(r) => {
+                let arn = |rest: &str| {
+                    fns::sub(format!(
+                        "arn:${{AWS::Partition}}:codedeploy:{r}:${{AWS::AccountId}}:{rest}"
+                    ))
+                };
+                deploy.push(arn(&format!("application:{app}")));
+                deploy.push(arn(&rest));
+            }
+            None => deploy.push(fns::arn("codedeploy", &rest)),
+        }
+    }
+    let regional: Vec<Value> = ctx
+        .other_regions()
+        .into_iter()
+        .map(|r| {
+            let b = ctx.regional_bucket(r);
+            fns::sub(format!("arn:${{AWS::Partition}}:s3:::{b}/*"))
+        })
+        .collect();
+    if !regional.is_empty() {
+        s.push(stmt(
+            "RegionalArtifactStores",
+            &["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"],
+            regional,
         ));
     }
     s.push(stmt(
