@@ -10,6 +10,7 @@ mod projects;
 mod record;
 mod runner;
 mod simulate;
+mod start;
 
 use std::sync::Arc;
 
@@ -162,7 +163,7 @@ impl Service for CodeBuild {
             "BatchGetProjects" => projects::batch_get(ctx, input),
             "ListProjects" => projects::list(ctx, input),
             "DeleteProject" => projects::delete(ctx, input),
-            "StartBuild" => builds::start(self, ctx, input),
+            "StartBuild" => start::start(self, ctx, input),
             "StopBuild" => builds::stop(self, ctx, input),
             "BatchGetBuilds" => builds::batch_get(ctx, input),
             "ListBuildsForProject" => builds::list_for_project(ctx, input),
