@@ -278,3 +278,22 @@ pub fn cfn_delete(
     }
     projects::delete(ctx, Input(&json!({ "name": physical_id }))).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_hold_a_hundred_and_tokens_move_on() {
+        let (r, next) = page(250, None).unwrap();
+        assert_eq!((r, next.as_deref()), (0..100, Some("pipetui-100")));
+        let (r, next) = page(250, Some("pipetui-200")).unwrap();
+        assert_eq!((r, next), (200..250, None));
+        assert_eq!(page(0, None).unwrap(), (0..0, None));
+        assert_eq!(
+            page(10, Some("bogus")).unwrap_err().code,
+            "InvalidInputException"
+        );
+        assert!(page(10, Some("pipetui-11")).is_err());
+    }
+}

@@ -275,7 +275,18 @@ fn run_command(sh: &Shell<'_>, cmd: &str) -> Result<Outcome, Gone> {
     let mut exited: Option<(ExitStatus, Instant)> = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(20)) {
-            Ok(line) => sh.rec.output(&line)?,
+            Ok(line) => {
+                // Whatever else is already waiting goes in the same call: a chatty command
+                // must not cost one store write per line.
+                let mut lines = vec![line];
+                while lines.len() < 1000 {
+                    match rx.try_recv() {
+                        Ok(l) => lines.push(l),
+                        Err(_) => break,
+                    }
+                }
+                sh.rec.output(lines)?;
+            }
             Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => match exited {
                 Some((_, at)) if at.elapsed() > Duration::from_millis(300) => break,

@@ -41,6 +41,21 @@ pub fn container_line(epoch_seconds: f64, text: &str) -> String {
     format!("[Container] {} {text}", t.format(&fmt).unwrap_or_default())
 }
 
+/// Largest message CloudWatch Logs takes in one event (256 KiB less its 26-byte overhead).
+const MAX_MESSAGE: usize = 256 * 1024 - 26;
+
+/// A line cut to what one log event holds, on a character boundary.
+fn cap(mut line: String) -> String {
+    if line.len() > MAX_MESSAGE {
+        let mut end = MAX_MESSAGE;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+    }
+    line
+}
+
 /// Creates the log group and stream a build writes to; existing ones are fine.
 pub fn open_log(emu: &Emulator, target: &LogTarget) {
     let _ = emu.dispatch(
@@ -190,11 +205,13 @@ impl Recorder {
         Ok(())
     }
 
-    /// One output line, stamped now.
-    pub fn output(&self, text: &str) -> Result<(), Gone> {
+    /// Output lines already waiting, stamped now, in one PutLogEvents call.
+    pub fn output(&self, lines: Vec<String>) -> Result<(), Gone> {
         let emu = self.emulator()?;
         if let Some(t) = &self.log {
-            put_lines(&emu, t, &[(emu.clock.now_millis(), text.to_string())]);
+            let now = emu.clock.now_millis();
+            let events: Vec<(i64, String)> = lines.into_iter().map(|l| (now, cap(l))).collect();
+            put_lines(&emu, t, &events);
         }
         Ok(())
     }
@@ -278,6 +295,14 @@ mod tests {
             .map(|(a, b)| (a.to_string(), b.to_string()))
         );
         assert_eq!(between["buildComplete"], true);
+    }
+
+    #[test]
+    fn long_lines_are_cut_to_one_event() {
+        assert_eq!(cap("short".into()), "short");
+        let long = "é".repeat(MAX_MESSAGE);
+        let cut = cap(long);
+        assert!(cut.len() <= MAX_MESSAGE && cut.len() >= MAX_MESSAGE - 1);
     }
 
     #[test]
