@@ -194,6 +194,33 @@ fn position(lines: &[String], needle: &str) -> usize {
         .unwrap_or_else(|| panic!("no line with {needle:?} in {lines:#?}"))
 }
 
+/// Waits (ticking, at most 20 s of real time) until the running build `id` has logged a line
+/// containing `needle`: lines reach CloudWatch Logs while the command still runs.
+fn wait_for_line(emu: &Emulator, id: &str, needle: &str) {
+    let stream = id.split(':').nth(1).expect("uuid");
+    let project = id.split(':').next().expect("project");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        let out = emu
+            .dispatch(
+                ServiceId::Logs,
+                "GetLogEvents",
+                &json!({ "logGroupName": format!("/aws/codebuild/{project}"), "logStreamName": stream, "startFromHead": true }),
+            )
+            .expect("log events");
+        let seen = out["events"].as_array().is_some_and(|e| {
+            e.iter()
+                .any(|e| e["message"].as_str().is_some_and(|m| m.contains(needle)))
+        });
+        if seen {
+            return;
+        }
+        // Not settled (the build runs): this only ticks for a moment.
+        emu.settle(Duration::from_millis(20));
+    }
+    panic!("the build never logged {needle:?}");
+}
+
 /// Whether a process whose command line is exactly `args` is alive (Linux /proc).
 fn process_alive(args: &[&str]) -> bool {
     let wanted: Vec<u8> = args
@@ -581,14 +608,27 @@ async fn stop_build_kills_the_process() {
     inline_project(
         &env,
         "stoppable",
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - sleep 612\n      - echo woke\n",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - echo going to sleep\n      - sleep 612\n      - echo woke\n",
     )
     .await;
     let id = start(&env, "stoppable").await;
+    wait_for_line(&env.emu, &id, "Running command sleep 612");
+    let running = get(&env, &id).await;
+    assert_eq!(running.build_status(), Some(&StatusType::InProgress));
+    assert_eq!(running.current_phase(), Some("BUILD"));
+    let lines = log_lines(&env, &running).await;
+    assert!(
+        lines.contains(&"going to sleep".to_string()),
+        "streamed while running"
+    );
     let stopped = env.cb.stop_build().id(&id).send().await.unwrap();
     assert_eq!(stopped.build_value().unwrap().id(), Some(id.as_str()));
     let b = finished(&env, &id).await;
     assert_eq!(b.build_status(), Some(&StatusType::Stopped));
+    assert_eq!(
+        phase(&b, BuildPhaseType::Build).phase_status(),
+        Some(&StatusType::Stopped)
+    );
     assert!(!log_lines(&env, &b).await.contains(&"woke".to_string()));
     assert!(!process_alive(&["sleep", "612"]));
 }
@@ -1037,6 +1077,7 @@ async fn a_build_running_when_the_emulator_stops_fails_on_reopen() {
         )
         .await;
         let id = start(&env, "long").await;
+        wait_for_line(&env.emu, &id, "Running command sleep 600");
         assert_eq!(
             get(&env, &id).await.build_status(),
             Some(&StatusType::InProgress)
@@ -1054,6 +1095,7 @@ async fn a_build_running_when_the_emulator_stops_fails_on_reopen() {
         .filter(|p| p.phase_status() == Some(&StatusType::Failed))
         .collect();
     assert_eq!(failed.len(), 1, "{:?}", b.phases());
+    assert_eq!(failed[0].phase_type(), Some(&BuildPhaseType::Build));
     assert_eq!(
         failed[0].contexts()[0].message(),
         Some("Build interrupted: the emulator restarted while it was running")
