@@ -1047,6 +1047,33 @@ async fn a_cloudformation_project_keeps_its_properties() {
         Some(format!("cfn/{}", id.split(':').nth(1).unwrap()).as_str())
     );
     assert!(log_lines(&env, &b).await.contains(&"from-cfn".to_string()));
+
+    // A template update changes the project in place; a removed property goes back to default.
+    let created = p.created().unwrap().secs();
+    let mut updated = template.clone();
+    let props = &mut updated["Resources"]["Build"]["Properties"];
+    props["TimeoutInMinutes"] = json!(20);
+    props.as_object_mut().unwrap().remove("Tags");
+    cfn.update_stack()
+        .stack_name("builds")
+        .template_body(updated.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stack_settled(&env, &cfn).await, "UPDATE_COMPLETE");
+    let got = env
+        .cb
+        .batch_get_projects()
+        .names("cfn-build")
+        .send()
+        .await
+        .unwrap();
+    let p = &got.projects()[0];
+    assert_eq!(p.timeout_in_minutes(), Some(20));
+    assert!(p.tags().is_empty());
+    assert_eq!(p.created().unwrap().secs(), created);
+    assert!(p.last_modified().unwrap().secs() > created);
+
     cfn.delete_stack()
         .stack_name("builds")
         .send()
