@@ -760,6 +760,68 @@ async fn builds_list_newest_first_with_paging_order() {
 }
 
 #[tokio::test]
+async fn build_ids_page_by_a_hundred() {
+    let env = setup();
+    env.cb
+        .create_project()
+        .name("many")
+        .source(
+            ProjectSource::builder()
+                .r#type(SourceType::NoSource)
+                .buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n")
+                .build()
+                .unwrap(),
+        )
+        .artifacts(no_artifacts())
+        .environment(environment(vec![]))
+        .service_role("r")
+        .tags(
+            Tag::builder()
+                .key("pipetui:simulated")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..101 {
+        ids.push(start(&env, "many").await);
+        env.emu.clock.advance(1.0);
+    }
+    let first = env
+        .cb
+        .list_builds_for_project()
+        .project_name("many")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.ids().len(), 100);
+    assert_eq!(first.ids()[0], ids[100], "newest first");
+    let second = env
+        .cb
+        .list_builds_for_project()
+        .project_name("many")
+        .next_token(first.next_token().expect("a second page"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.ids(), [ids[0].clone()]);
+    assert!(second.next_token().is_none());
+    let all: Vec<String> = env
+        .cb
+        .list_builds()
+        .sort_order(SortOrderType::Ascending)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .unwrap();
+    assert_eq!(all, ids);
+}
+
+#[tokio::test]
 async fn errors_are_codebuilds() {
     let env = setup();
     assert_eq!(
