@@ -259,7 +259,8 @@ fn read_only_offers_no_operations() {
     }
     // Into the pipeline, then approve, reject and start: no dialog opens, nothing is sent.
     term.keys("\r");
-    let screen = term.wait_for("Approval-production");
+    wait_for_waiting_approval(&mut term);
+    let screen = term.screen();
     let bar = screen.lines().last().unwrap_or_default().to_lowercase();
     assert!(!bar.contains("approve"), "{bar}");
     term.keys("a");
@@ -360,6 +361,15 @@ fn status_reports_an_unreachable_endpoint_and_exits_1() {
     );
 }
 
+/// The pipeline view has loaded the approval action and it waits (keys before that find no
+/// approval to answer).
+fn wait_for_waiting_approval(term: &mut Term) {
+    term.wait_until("the waiting approval in the pipeline view", |s| {
+        s.lines()
+            .any(|l| l.contains("[approval]") && l.contains("InProgress"))
+    });
+}
+
 /// The row of `PIPELINE` in the pipelines view (with its stage cells), if shown.
 fn pipeline_row(screen: &str) -> Option<&str> {
     screen
@@ -379,7 +389,7 @@ fn init_watch_approve_from_the_keyboard_and_production_succeeds() {
         pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
     });
     term.keys("\r");
-    term.wait_for("Approval-production");
+    wait_for_waiting_approval(&mut term);
     term.keys("a");
     let dialog = term.wait_for("PutApprovalResult");
     assert!(
@@ -508,4 +518,76 @@ fn the_console_survives_throttling_and_an_outage() {
     term.keys("q");
     assert!(term.wait_exit().success());
     term.assert_restored();
+}
+
+/// Reject from the keyboard, retry the failed approval stage, approve the new request: the
+/// release still reaches production, and the audit log has all three in order.
+#[test]
+fn reject_then_retry_the_stage_then_approve() {
+    let state = tempfile::tempdir().unwrap();
+    let mut term = Term::spawn(base_command(state.path(), &["init", "--yes"]));
+    term.wait_until("the approval to wait", |s| {
+        pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
+    });
+    term.keys("\r");
+    wait_for_waiting_approval(&mut term);
+    term.keys("a");
+    term.wait_for("PutApprovalResult");
+    term.keys("\t");
+    term.keys("not yet");
+    term.wait_for("not yet");
+    term.keys("\r");
+    term.wait_for("Rejected");
+    term.wait_for("✗ Approval-production");
+
+    // The cursor to the approval stage (two rows per stage above it), then retry failed actions.
+    term.keys("gg");
+    term.keys(&"j".repeat(8));
+    term.keys("r");
+    let dialog = term.wait_for("RetryStageExecution");
+    assert!(dialog.contains("Approval-production"), "{dialog}");
+    term.keys("y");
+    term.wait_for("Retrying");
+    wait_for_waiting_approval(&mut term);
+    term.keys("a");
+    term.wait_for("PutApprovalResult");
+    term.keys("fixed");
+    term.wait_for("fixed");
+    term.keys("\r");
+    term.wait_for("Approved");
+    term.keys("\x1b");
+    term.wait_until("the release to succeed", |s| {
+        pipeline_row(s).is_some_and(|r| r.contains("Succeeded") && !r.contains("▶"))
+    });
+    term.keys("q");
+    assert!(term.wait_exit().success());
+    term.assert_restored();
+
+    let log = pipetui::audit::AuditLog::open(state.path()).unwrap();
+    let mut entries = log.recent(10).unwrap();
+    entries.reverse();
+    let calls: Vec<_> = entries.iter().map(|e| e.operation.as_str()).collect();
+    assert_eq!(
+        calls,
+        [
+            "codepipeline:PutApprovalResult",
+            "codepipeline:RetryStageExecution",
+            "codepipeline:PutApprovalResult",
+        ]
+    );
+    assert!(
+        entries[0].cli_command.contains("status=Rejected"),
+        "{}",
+        entries[0].cli_command
+    );
+    assert!(
+        entries[1]
+            .cli_command
+            .contains("--retry-mode FAILED_ACTIONS")
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| matches!(e.outcome, pipetui::audit::Outcome::Succeeded(_)))
+    );
 }
