@@ -1156,9 +1156,32 @@ async fn a_cloudformation_project_keeps_its_properties() {
 async fn a_build_running_when_the_emulator_stops_fails_on_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    let id = {
+    let (id, sim) = {
         let emu = Emulator::open(&state, Clock::manual(START)).unwrap();
         let env = clients(tempfile::tempdir().unwrap(), state.clone(), emu);
+        env.cb
+            .create_project()
+            .name("replayed")
+            .source(
+                ProjectSource::builder()
+                    .r#type(SourceType::NoSource)
+                    .buildspec("version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n")
+                    .build()
+                    .unwrap(),
+            )
+            .artifacts(no_artifacts())
+            .environment(environment(vec![]))
+            .service_role("r")
+            .tags(
+                Tag::builder()
+                    .key("pipetui:simulated")
+                    .value("true")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let sim = start(&env, "replayed").await;
         inline_project(
             &env,
             "long",
@@ -1171,7 +1194,7 @@ async fn a_build_running_when_the_emulator_stops_fails_on_reopen() {
             get(&env, &id).await.build_status(),
             Some(&StatusType::InProgress)
         );
-        id
+        (id, sim)
     };
     let emu = Emulator::open(&state, Clock::manual(START + 10.0)).unwrap();
     let env = clients(dir, state, emu);
@@ -1192,4 +1215,18 @@ async fn a_build_running_when_the_emulator_stops_fails_on_reopen() {
     assert_eq!(b.current_phase(), Some("COMPLETED"));
     let lines = log_lines(&env, &b).await;
     assert!(lines.iter().any(|l| l.contains("the emulator restarted")));
+
+    // A simulated build has no process to lose: it carries on from its stored plan.
+    assert_eq!(
+        get(&env, &sim).await.build_status(),
+        Some(&StatusType::InProgress)
+    );
+    for _ in 0..60 {
+        env.emu.clock.advance(1.0);
+        assert!(env.emu.settle(Duration::from_secs(10)));
+    }
+    assert_eq!(
+        get(&env, &sim).await.build_status(),
+        Some(&StatusType::Succeeded)
+    );
 }
