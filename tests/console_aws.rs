@@ -4,6 +4,8 @@
 // Test helpers unwrap like the tests they serve: a failure is the test failing.
 #![allow(clippy::unwrap_used)]
 
+#[path = "console_aws/cli.rs"]
+mod cli;
 mod common;
 #[path = "console_aws/deployments.rs"]
 mod deployments;

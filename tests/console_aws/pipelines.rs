@@ -10,7 +10,7 @@ use aws_sdk_codepipeline::types::{
     StageDeclaration,
 };
 use pipetui::audit::{AuditLog, Outcome};
-use pipetui::aws::{Clients, Target, ops, reads};
+use pipetui::aws::{Clients, ops, reads};
 use pipetui::emulator::Emulator;
 use pipetui::emulator::engine::sample_app::git;
 use pipetui::model::{Operation, RetryMode, Status};
@@ -288,7 +288,11 @@ async fn approving_releases_and_the_history_shows_it() {
     // The same token again: the decision is already made.
     let err = ops::run(&clients, &op).await.unwrap_err();
     assert_eq!(service_code(&err), "ApprovalAlreadyCompletedException");
-    assert!(err.to_string().starts_with("ApprovalAlreadyCompletedException: "), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("ApprovalAlreadyCompletedException: "),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -471,7 +475,11 @@ async fn transitions_and_stopping_executions() {
         Status::Stopped
     );
     let err = ops::run(&clients, &stop).await.unwrap_err();
-    assert_eq!(service_code(&err), "PipelineExecutionNotStoppableException", "{err}");
+    assert_eq!(
+        service_code(&err),
+        "PipelineExecutionNotStoppableException",
+        "{err}"
+    );
 
     let unknown = Operation::StartExecution {
         pipeline: "nope".into(),
@@ -480,69 +488,51 @@ async fn transitions_and_stopping_executions() {
     assert_eq!(service_code(&err), "PipelineNotFoundException");
 }
 
-#[test]
-fn cli_equivalents_name_the_target() {
-    let op = Operation::StartExecution {
-        pipeline: PIPELINE.into(),
-    };
+#[tokio::test]
+async fn many_pipelines_keep_their_order_and_throttling_is_typed() {
+    let (emu, clients) = setup();
+    for i in 0..12 {
+        let mut d = declaration();
+        d.name = format!("p{i:02}");
+        clients
+            .codepipeline
+            .create_pipeline()
+            .pipeline(d)
+            .send()
+            .await
+            .unwrap();
+    }
+    settle(&emu);
+    let names: Vec<_> = reads::pipelines(&clients)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let listed: Vec<String> = clients
+        .codepipeline
+        .list_pipelines()
+        .send()
+        .await
+        .unwrap()
+        .pipelines()
+        .iter()
+        .map(|p| p.name().unwrap().to_string())
+        .collect();
+    assert_eq!(names.len(), 12);
     assert_eq!(
-        ops::cli_command(&op, &Target::Emulator),
-        format!(
-            "aws codepipeline start-pipeline-execution --name {PIPELINE} \
-             --endpoint-url http://127.0.0.1:4566"
-        )
+        names, listed,
+        "ListPipelines order, whatever finished first"
     );
-    let aws = Target::Aws {
-        profile: Some("ops admin".into()),
-        region: "eu-west-1".into(),
-    };
-    assert_eq!(
-        ops::cli_command(&op, &aws),
-        format!(
-            "aws codepipeline start-pipeline-execution --name {PIPELINE} \
-             --region eu-west-1 --profile 'ops admin'"
-        )
-    );
-    let default = Target::Aws {
-        profile: None,
-        region: "us-east-1".into(),
-    };
-    assert!(ops::cli_command(&op, &default).ends_with("--region us-east-1"));
-    let local = Target::Endpoint {
-        url: "http://localhost:4566".into(),
-        region: "us-east-1".into(),
-    };
-    assert!(
-        ops::cli_command(&op, &local)
-            .ends_with("--endpoint-url http://localhost:4566 --region us-east-1")
-    );
-    let stop = Operation::StopDeployment {
-        deployment_id: "d-ABC123".into(),
-        auto_rollback: true,
-    };
-    assert_eq!(
-        ops::cli_command(&stop, &default),
-        "aws deploy stop-deployment --deployment-id d-ABC123 --auto-rollback-enabled \
-         --region us-east-1"
-    );
-}
 
-#[test]
-fn transition_reasons_are_validated_like_the_api() {
-    assert_eq!(ops::transition_reason_problem("Release freeze (Q4)!"), None);
-    assert!(
-        ops::transition_reason_problem("")
-            .unwrap()
-            .contains("required")
+    emu.faults.set(
+        pipetui::emulator::protocol::ServiceId::CodePipeline,
+        Some("GetPipelineState"),
+        pipetui::emulator::faults::Fault {
+            throttle: 1.0,
+            ..Default::default()
+        },
     );
-    assert!(
-        ops::transition_reason_problem(&"x".repeat(301))
-            .unwrap()
-            .contains("300")
-    );
-    assert!(
-        ops::transition_reason_problem("freeze; rm -rf")
-            .unwrap()
-            .contains("\";\"")
-    );
+    let err = reads::pipelines(&clients).await.unwrap_err();
+    assert_eq!(err.to_string(), "ThrottlingException: Rate exceeded");
 }
