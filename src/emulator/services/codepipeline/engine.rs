@@ -377,6 +377,10 @@ fn step(
         return Ok(true);
     }
     let e = &mut execs[i];
+    if e.stages.len() <= s {
+        // An execution always has a run per stage of its version; a short one is corrupt.
+        return Ok(false);
+    }
     let mut changed = false;
     let current: Vec<usize> = e
         .stages
