@@ -335,3 +335,32 @@ fn reject_then_retry_the_stage_then_approve() {
             .all(|e| matches!(e.outcome, pipetui::audit::Outcome::Succeeded(_)))
     );
 }
+
+#[test]
+fn status_prints_an_aws_error_as_code_and_message_and_exits_1() {
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("throttled.toml");
+    std::fs::write(
+        &config,
+        "[project]\nservice = \"orders\"\n\
+         [emulator.faults.\"codepipeline:ListPipelines\"]\nthrottle = 1.0\n",
+    )
+    .unwrap();
+    let (_server, url) = serve(state.path(), &config, 0);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pipetui"))
+        .args(["--config", &example_config(), "status"])
+        .current_dir(state.path())
+        .env("PIPETUI_STATE_DIR", state.path())
+        .env("PIPETUI_AWS__ENDPOINT", &url)
+        .env("PIPETUI_AWS__MAX_ATTEMPTS", "1")
+        .envs(STATIC_KEYS)
+        .env_remove("PIPETUI_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: ThrottlingException: Rate exceeded\n"
+    );
+    assert!(out.stdout.is_empty());
+}
