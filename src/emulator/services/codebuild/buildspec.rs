@@ -148,8 +148,16 @@ pub fn parse(text: &str) -> Result<Buildspec, String> {
         }
     }
     if let Some(phases) = key(&doc, "phases").filter(|p| !p.is_null()) {
-        if phases.as_mapping().is_none() {
+        let Some(map) = phases.as_mapping() else {
             return Err("Expected phases to be a map".into());
+        };
+        // A misspelt phase would silently skip its commands: CodeBuild refuses the file.
+        for name in map.keys().filter_map(Yaml::as_str) {
+            if !COMMAND_PHASES.iter().any(|(n, _)| *n == name) {
+                return Err(format!(
+                    "invalid phase name {name}: expected install, pre_build, build or post_build"
+                ));
+            }
         }
         for (i, (name, _)) in COMMAND_PHASES.iter().enumerate() {
             let Some(p) = key(phases, name).filter(|p| !p.is_null()) else {
@@ -210,6 +218,11 @@ mod tests {
     fn rejects_a_bad_version_and_bad_yaml() {
         assert!(parse("version: 9\n").unwrap_err().contains("version"));
         assert!(parse("version: 0.2\nphases: [").is_err());
+        assert!(
+            parse("version: 0.2\nphases:\n  prebuild:\n    commands: [ls]\n")
+                .unwrap_err()
+                .contains("prebuild")
+        );
         assert!(
             parse("version: 0.2\nphases:\n  build:\n    on-failure: MAYBE\n")
                 .unwrap_err()

@@ -92,16 +92,20 @@ impl CodeBuild {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(rec.build_id.clone(), running.clone());
-        let id = rec.build_id.clone();
+        let failed = rec.clone();
         let spawned = std::thread::Builder::new()
             .name("pipetui-build".into())
             .spawn(move || runner::run(plan, rec, running, registry));
         if let Err(e) = spawned {
-            tracing::error!(build = %id, error = %e, "cannot start a build thread");
+            tracing::error!(build = %failed.build_id, error = %e, "cannot start a build thread");
             self.running
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
+                .remove(&failed.build_id);
+            let message = format!("cannot start the build: {e}");
+            let _ = failed.update(|b, now| {
+                record::fail_open_phase(b, "CLIENT_ERROR", &message, now);
+            });
         }
     }
 
