@@ -49,7 +49,10 @@ fn build(name: &str, project: &str, output: Option<&str>) -> ActionDeclaration {
     } else {
         Cat::Build
     };
-    let mut a = action(name, category, "CodeBuild", &[("ProjectName", project)]);
+    // The build learns the commit through a pipeline variable in EnvironmentVariables.
+    let vars = r##"[{"name":"RELEASE","value":"#{SourceVariables.CommitId}","type":"PLAINTEXT"}]"##;
+    let config = [("ProjectName", project), ("EnvironmentVariables", vars)];
+    let mut a = action(name, category, "CodeBuild", &config);
     if let Some(o) = output {
         a.output_artifacts = Some(vec![OutputArtifact::builder().name(o).build().unwrap()]);
     }
@@ -225,6 +228,13 @@ async fn a_commit_is_built_tested_and_deployed_to_staging_then_production() {
     let b = &builds.builds()[0];
     assert_eq!(b.initiator(), Some("codepipeline/web"));
     assert_eq!(b.resolved_source_version(), Some(head.as_str()));
+    let vars = b.environment().unwrap().environment_variables();
+    let release = vars.iter().find(|v| v.name() == "RELEASE").unwrap();
+    assert_eq!(
+        release.value(),
+        head,
+        "EnvironmentVariables resolved and passed on"
+    );
     assert!(build.external_execution_url().unwrap().contains(id));
 
     let staging = r.deployment("Deploy-staging").await;
