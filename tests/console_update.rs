@@ -674,3 +674,17 @@ fn esc_from_a_build_log_returns_to_the_build() {
     update(&mut s, code(KeyCode::Esc));
     assert_eq!(s.view(), View::ActionDetail);
 }
+
+#[test]
+fn a_million_log_lines_fit_in_200_mb_and_filter_exactly() {
+    let mut buf = pipetui::console::logbuf::LogBuffer::new();
+    buf.extend(fixtures::log_lines(1_000_000));
+    let mb = buf.heap_bytes() as f64 / 1e6;
+    eprintln!("1,000,000 lines: {mb:.0} MB");
+    assert!(mb <= 200.0, "{mb:.0} MB");
+    buf.set_filter("error unit");
+    assert_eq!(buf.visible_len(), 20_000, "one line in 50 is an error");
+    // A match never spans two lines.
+    buf.set_filter("shard 12[container]");
+    assert_eq!(buf.visible_len(), 0);
+}

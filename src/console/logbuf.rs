@@ -19,6 +19,24 @@ pub struct LogBuffer {
     filter: String,
 }
 
+/// Grows by at least a quarter, not double: with a million lines the slack of doubling would
+/// cost more than the memory budget.
+fn grow_string(s: &mut String, extra: usize) {
+    let need = s.len() + extra;
+    if need > s.capacity() {
+        let target = need.max(s.capacity() + s.capacity() / 4);
+        s.reserve_exact(target - s.len());
+    }
+}
+
+fn grow_vec<T>(v: &mut Vec<T>, extra: usize) {
+    let need = v.len() + extra;
+    if need > v.capacity() {
+        let target = need.max(v.capacity() + v.capacity() / 4);
+        v.reserve_exact(target - v.len());
+    }
+}
+
 /// Words that make a line count as an error for "jump to first error".
 const ERROR_WORDS: [&str; 4] = ["error", "fail", "exception", "fatal"];
 
@@ -46,6 +64,16 @@ impl LogBuffer {
     pub fn extend<I: IntoIterator<Item = LogLine>>(&mut self, lines: I) {
         if self.starts.is_empty() {
             self.starts.push(0);
+        }
+        let lines: Vec<LogLine> = lines.into_iter().collect();
+        let bytes: usize = lines.iter().map(|l| l.message.len() + 1).sum();
+        grow_string(&mut self.text, bytes);
+        grow_string(&mut self.lower, bytes);
+        grow_vec(&mut self.times, lines.len());
+        grow_vec(&mut self.streams, lines.len());
+        grow_vec(&mut self.starts, lines.len());
+        if self.filter.is_empty() {
+            grow_vec(&mut self.visible, lines.len());
         }
         for line in lines {
             let stream = match self.stream_names.iter().rposition(|s| *s == line.stream) {
@@ -175,6 +203,21 @@ impl LogBuffer {
             }
         }
         out
+    }
+
+    /// Heap bytes held (arenas and indices), for the memory budget of big logs.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.lower.capacity()
+            + self.times.capacity() * size_of::<f64>()
+            + self.streams.capacity() * size_of::<u32>()
+            + self.starts.capacity() * size_of::<usize>()
+            + self.visible.capacity() * size_of::<u32>()
+            + self
+                .stream_names
+                .iter()
+                .map(|s| s.capacity() + size_of::<String>())
+                .sum::<usize>()
     }
 
     /// Time of the newest line, to ask only for newer ones when following.
