@@ -1,6 +1,12 @@
 //! CodePipeline (awsJson 1.1): the API over a store of pipelines and executions, and an engine
 //! that runs them — git sources, CodeBuild builds/tests, CodeDeploy deployments, manual
 //! approvals, Lambda invokes — on the emulator's ticks.
+//!
+//! Emulator choices: a commit on a source branch starts an execution unless the pipeline is
+//! tagged `pipetui:trigger=manual` (the tag, not PollForSourceChanges/DetectChanges, decides);
+//! an Outbound transition is the next stage's Inbound one; stage conditions (beforeEntry,
+//! onSuccess, onFailure conditions/RETRY) are stored but not evaluated; Lambda invokes are
+//! logged and succeed; a restart fails every action that was in progress, approvals included.
 
 mod api;
 mod approval;
