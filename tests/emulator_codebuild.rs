@@ -333,6 +333,22 @@ async fn version_0_2_keeps_one_shell_across_commands_and_exports_variables() {
 }
 
 #[tokio::test]
+async fn a_command_leaving_a_chatty_background_child_still_ends() {
+    let env = setup();
+    inline_project(
+        &env,
+        "background",
+        "version: 0.2\nphases:\n  build:\n    commands:\n      - (while true; do echo tick; sleep 0.01; done) &\n      - echo after\n",
+    )
+    .await;
+    let id = start(&env, "background").await;
+    let b = finished(&env, &id).await;
+    assert_eq!(b.build_status(), Some(&StatusType::Succeeded));
+    let lines = log_lines(&env, &b).await;
+    assert!(lines.contains(&"after".to_string()));
+}
+
+#[tokio::test]
 async fn a_bad_buildspec_fails_download_source() {
     let env = setup();
     inline_project(&env, "bad", "version: 0.2\nphases:\n  build: [\n").await;

@@ -288,15 +288,17 @@ fn run_command(sh: &Shell<'_>, cmd: &str) -> Result<Outcome, Gone> {
                 sh.rec.output(lines)?;
             }
             Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => match exited {
-                Some((_, at)) if at.elapsed() > Duration::from_millis(300) => break,
-                Some(_) => {}
-                None => {
-                    if let Ok(Some(s)) = child.try_wait() {
-                        exited = Some((s, Instant::now()));
-                    }
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        // Checked every turn: a background child printing steadily must not hide the exit.
+        match exited {
+            Some((_, at)) if at.elapsed() > Duration::from_millis(300) => break,
+            Some(_) => {}
+            None => {
+                if let Ok(Some(s)) = child.try_wait() {
+                    exited = Some((s, Instant::now()));
                 }
-            },
+            }
         }
     }
     let status = match exited {
