@@ -41,11 +41,11 @@ pub fn plan(start: f64, spec: Result<&Buildspec, &str>) -> Vec<Value> {
         at: start,
         steps: Vec::new(),
     };
-    s.agent(0.0, "Running on CodeBuild On-demand (pipetui emulator)");
     s.agent(
         0.0,
         "This build is SIMULATED (project tag pipetui:simulated=true): commands are replayed, not run",
     );
+    s.agent(0.0, "Running on CodeBuild On-demand (pipetui emulator)");
     s.phase(1.0, "QUEUED");
     s.phase(1.0, "PROVISIONING");
     s.agent(0.0, "Waiting for agent ping");
