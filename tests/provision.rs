@@ -276,3 +276,126 @@ fn init_without_a_terminal_or_yes_refuses_and_read_only_refuses() {
         .code(2)
         .stderr(predicate::str::contains("read-only"));
 }
+
+/// The real binary in a pseudo-terminal that answers cursor-position queries like a terminal.
+struct Pty {
+    parser: std::sync::Arc<std::sync::Mutex<vt100::Parser>>,
+    /// The main screen as last seen before the console switched to the alternate screen.
+    main: std::sync::Arc<std::sync::Mutex<String>>,
+    writer: std::sync::Arc<std::sync::Mutex<Box<dyn std::io::Write + Send>>>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    _master: Box<dyn portable_pty::MasterPty + Send>,
+}
+
+impl Pty {
+    fn spawn(state: &std::path::Path, args: &[&str]) -> Pty {
+        use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+        use std::io::{Read, Write};
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 60,
+                cols: 140,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_pipetui"));
+        cmd.env_clear();
+        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+        cmd.env("HOME", state);
+        cmd.env("TERM", "xterm-256color");
+        cmd.env("PIPETUI_STATE_DIR", state.join("state"));
+        cmd.env("PIPETUI_EMULATOR__CLOCK_SPEED", "1000");
+        cmd.arg("--config");
+        cmd.arg(example());
+        for a in args {
+            cmd.arg(a);
+        }
+        let child = pair.slave.spawn_command(cmd).expect("spawn");
+        drop(pair.slave);
+        let mut out = pair.master.try_clone_reader().expect("reader");
+        let writer = std::sync::Arc::new(std::sync::Mutex::new(
+            pair.master.take_writer().expect("writer"),
+        ));
+        let parser = std::sync::Arc::new(std::sync::Mutex::new(vt100::Parser::new(60, 140, 0)));
+        let main = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let (p, w, r) = (parser.clone(), writer.clone(), main.clone());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 16 * 1024];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut parser = p.lock().expect("parser");
+                parser.process(&buf[..n]);
+                if !parser.screen().alternate_screen() {
+                    *r.lock().expect("main") = parser.screen().contents();
+                }
+                drop(parser);
+                if buf[..n].windows(4).any(|w| w == b"\x1b[6n") {
+                    let _ = w.lock().expect("writer").write_all(b"\x1b[1;1R");
+                }
+            }
+        });
+        Pty {
+            parser,
+            main,
+            writer,
+            child,
+            _master: pair.master,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().expect("parser").screen().contents()
+    }
+
+    fn wait_for(&mut self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no {text:?} on screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&self, keys: &str) {
+        use std::io::Write;
+        let mut w = self.writer.lock().expect("writer");
+        w.write_all(keys.as_bytes()).expect("write");
+        w.flush().expect("flush");
+    }
+}
+
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn in_a_terminal_init_asks_then_draws_the_progress_view_and_the_outputs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut t = Pty::spawn(dir.path(), &["init"]);
+    t.wait_for("Execute this change set? [y/N]");
+    t.keys("y\r");
+    // Then the console opens on the new pipeline, over the progress view and the outputs.
+    t.wait_for("acme-orders-cicd-pipeline");
+    let text = t.main.lock().expect("main").clone();
+    for expected in [
+        "Creating stack acme-orders-cicd-stack",
+        "39/39",
+        "0 pending · 0 in progress · 39 complete",
+        "CREATE_COMPLETE",
+        "outputs:",
+        "PipelineConsoleUrl",
+    ] {
+        assert!(text.contains(expected), "{expected:?} not in:\n{text}");
+    }
+}

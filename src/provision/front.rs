@@ -53,6 +53,9 @@ impl Front {
     /// Leaves the last view on screen and puts the cursor below it.
     pub fn finish(self) {
         if let Front::Inline(mut t) = self {
+            // The cursor goes under the view, so what follows is printed below it.
+            let bottom = t.get_frame().area().bottom();
+            let _ = t.set_cursor_position((0, bottom.saturating_sub(1)));
             let _ = t.show_cursor();
             drop(t);
             println!();
