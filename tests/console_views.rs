@@ -261,3 +261,26 @@ fn no_color_keeps_meaning_without_colours() {
         "failed cell still stands out"
     );
 }
+
+#[test]
+fn mono_theme_and_light_theme() {
+    let mut s = fixtures::loaded(false);
+    s.settings.theme = pipetui::ui::theme::ThemeKind::Mono;
+    let buf = render(&s, 80, 24);
+    assert!(
+        buf.content()
+            .iter()
+            .all(|c| c.fg == Color::Reset && c.bg == Color::Reset)
+    );
+
+    s.settings.theme = pipetui::ui::theme::ThemeKind::Light;
+    let buf = render(&s, 80, 24);
+    let (x, y) = find(&buf, "PIPELINE");
+    assert_eq!(
+        buf[(x, y)].fg,
+        Color::Black,
+        "headers stay readable on a light background"
+    );
+    let (x, y) = find(&buf, "✗Build");
+    assert_eq!(buf[(x, y)].bg, Color::Red);
+}

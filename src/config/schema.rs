@@ -30,6 +30,7 @@ config_enum!(ExecutionMode, "execution mode" {
     Queued = "queued", Superseded = "superseded", Parallel = "parallel",
 });
 config_enum!(KmsMode, "encryption mode" { Customer = "customer", AwsManaged = "aws_managed" });
+config_enum!(ConsoleTheme, "theme" { Dark = "dark", Light = "light", Mono = "mono" });
 config_enum!(PipelineEvent, "pipeline event" {
     Started = "started", Succeeded = "succeeded", Failed = "failed",
 });
@@ -235,6 +236,8 @@ pub struct SecretsSettings {
 pub struct ConsoleSettings {
     pub read_only: bool,
     pub refresh_seconds: u32,
+    /// Colours for a dark or light terminal background, or none (`mono`; NO_COLOR too).
+    pub theme: ConsoleTheme,
     /// Key remapping: view (or `global`) → command → keys; checked against the keymap.
     pub keys: BTreeMap<String, BTreeMap<String, Vec<String>>>,
 }
@@ -403,11 +406,13 @@ pub fn read_config(root: &Node, problems: &mut Problems) -> Option<Config> {
     let console = section(&mut t, "console", |mut t| {
         let read_only = req!(t, "read_only");
         let refresh_seconds = t.ranged("refresh_seconds", 1, 3600);
+        let theme = req!(t, "theme");
         let keys = t.or("keys", BTreeMap::new());
         let ok = t.finish();
         Some(ConsoleSettings {
             read_only: read_only?,
             refresh_seconds: refresh_seconds?,
+            theme: theme?,
             keys,
         })
         .filter(|_| ok)

@@ -82,6 +82,11 @@ pub fn settings(loaded: &crate::config::Loaded, state_dir: &Path) -> Settings {
         refresh_seconds: f64::from(config.console.refresh_seconds),
         save_dir: state_dir.join("saved-logs"),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        theme: match config.console.theme {
+            crate::config::ConsoleTheme::Dark => crate::ui::theme::ThemeKind::Dark,
+            crate::config::ConsoleTheme::Light => crate::ui::theme::ThemeKind::Light,
+            crate::config::ConsoleTheme::Mono => crate::ui::theme::ThemeKind::Mono,
+        },
     }
 }
 

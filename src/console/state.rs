@@ -292,6 +292,7 @@ pub struct Settings {
     /// Where saved logs go.
     pub save_dir: std::path::PathBuf,
     pub no_color: bool,
+    pub theme: crate::ui::theme::ThemeKind,
 }
 
 #[derive(Debug)]

@@ -26,7 +26,7 @@ use theme::Theme;
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame, state: &State) {
     let area = frame.area();
-    let theme = Theme::new(state.settings.no_color);
+    let theme = Theme::of(state.settings.theme, state.settings.no_color);
     if area.height < 4 {
         return;
     }

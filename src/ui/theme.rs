@@ -4,14 +4,33 @@ use ratatui::style::{Color, Modifier, Style};
 
 use crate::model::{AlarmState, Status};
 
+/// Which palette: for dark or light terminal backgrounds, or none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ThemeKind {
+    #[default]
+    Dark,
+    Light,
+    Mono,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Theme {
     pub color: bool,
+    /// Light backgrounds: black text instead of white, a light selection bar.
+    pub light: bool,
 }
 
 impl Theme {
     pub fn new(no_color: bool) -> Self {
-        Self { color: !no_color }
+        Self::of(ThemeKind::Dark, no_color)
+    }
+
+    /// NO_COLOR wins over any configured palette.
+    pub fn of(kind: ThemeKind, no_color: bool) -> Self {
+        Self {
+            color: !no_color && kind != ThemeKind::Mono,
+            light: kind == ThemeKind::Light,
+        }
     }
 
     fn fg(&self, c: Color) -> Style {
@@ -101,7 +120,12 @@ impl Theme {
     }
 
     pub fn header(&self) -> Style {
-        self.fg(Color::White).add_modifier(Modifier::BOLD)
+        let fg = if self.light {
+            Color::Black
+        } else {
+            Color::White
+        };
+        self.fg(fg).add_modifier(Modifier::BOLD)
     }
 
     pub fn dim(&self) -> Style {

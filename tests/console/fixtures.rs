@@ -16,6 +16,7 @@ pub fn settings(read_only: bool) -> Settings {
         refresh_seconds: 5.0,
         save_dir: std::env::temp_dir().join("pipetui-test-logs"),
         no_color: false,
+        theme: Default::default(),
     }
 }
 
