@@ -411,3 +411,35 @@ async fn unsupported_providers_fail_with_a_clear_reason() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn on_failure_retry_retries_a_stage_once_by_itself() {
+    let env = setup();
+    let mut gate = stage("Approval", vec![approval(1)]);
+    let retry = aws_sdk_codepipeline::types::Result::Retry;
+    gate.on_failure = Some(FailureConditions::builder().result(retry).build());
+    let stages = vec![stage("Source", vec![source()]), gate];
+    env.create(declaration("web", Mode::Superseded, stages))
+        .await;
+    env.settle();
+    let first = env.token().await;
+    env.decide("Approval", false).await;
+    assert_eq!(
+        env.statuses("web").await,
+        ["InProgress"],
+        "retried automatically"
+    );
+    let second = env.token().await;
+    assert_ne!(first, second);
+    let s = env.stage("web", "Approval").await;
+    let meta = s.retry_stage_metadata().unwrap();
+    assert_eq!(meta.auto_stage_retry_attempt(), Some(1));
+    let trigger = meta.latest_retry_trigger().unwrap().as_str();
+    assert_eq!(trigger, "AutomatedStageRetry");
+    env.decide("Approval", false).await;
+    assert_eq!(
+        env.statuses("web").await,
+        ["Failed"],
+        "only one automatic retry"
+    );
+}

@@ -306,14 +306,9 @@ pub fn retry_stage(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceErro
     }
     let now = ctx.clock.now();
     let st = &mut e.stages[si];
-    let actions = &e.actions;
-    if mode == "ALL_ACTIONS" {
-        st.current.clear();
-    } else {
-        st.current
-            .retain(|_, k| actions.get(*k).is_some_and(|r| r.status == "Succeeded"));
-    }
+    st.reset_for_retry(mode, &e.actions);
     st.manual_retries += 1;
+    st.last_retry = Some("ManualStageRetry".into());
     st.status = Some("InProgress".into());
     st.changed = now;
     e.status = "InProgress".into();

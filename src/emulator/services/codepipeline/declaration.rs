@@ -330,6 +330,16 @@ pub fn stage_index(decl: &Value, name: &str) -> Option<usize> {
     stages(decl).iter().position(|s| stage_name(s) == name)
 }
 
+/// The retry mode of `onFailure: { result: RETRY }` (FAILED_ACTIONS unless configured).
+pub fn retry_on_failure(stage: &Value) -> Option<&str> {
+    (stage.pointer("/onFailure/result").and_then(Value::as_str) == Some("RETRY")).then(|| {
+        stage
+            .pointer("/onFailure/retryConfiguration/retryMode")
+            .and_then(Value::as_str)
+            .unwrap_or("FAILED_ACTIONS")
+    })
+}
+
 pub fn rollback_on_failure(stage: &Value) -> bool {
     stage.pointer("/onFailure/result").and_then(Value::as_str) == Some("ROLLBACK")
 }

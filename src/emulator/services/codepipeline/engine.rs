@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::declaration::{actions, rollback_on_failure, stage_name, stages, str_of};
+use super::declaration::{
+    actions, retry_on_failure, rollback_on_failure, stage_name, stages, str_of,
+};
 use super::executors;
 use super::model::{
     ActionRun, EXECUTION, ErrorDetail, Execution, PipelineDoc, Position, SVC, StageRun, parse,
@@ -460,6 +462,18 @@ fn step(
             Ok(true)
         }
         _ => {
+            // V2 automatic stage retry: once, then the failure stands.
+            if let Some(mode) = retry_on_failure(&stage_decl)
+                && e.stages[s].auto_retries == 0
+            {
+                let st = &mut e.stages[s];
+                st.reset_for_retry(mode, &e.actions);
+                st.auto_retries += 1;
+                st.last_retry = Some("AutomatedStageRetry".into());
+                e.updated = now;
+                tracing::debug!(pipeline = %p.name, stage = %sname, "automatic stage retry");
+                return Ok(true);
+            }
             set_stage(e, s, "Failed", now);
             e.status = "Failed".into();
             let why = e

@@ -5,8 +5,9 @@
 //! Emulator choices: a commit on a source branch starts an execution unless the pipeline is
 //! tagged `pipetui:trigger=manual` (the tag, not PollForSourceChanges/DetectChanges, decides);
 //! an Outbound transition is the next stage's Inbound one; stage conditions (beforeEntry,
-//! onSuccess, onFailure conditions/RETRY) are stored but not evaluated; Lambda invokes are
-//! logged and succeed; a restart fails every action that was in progress, approvals included.
+//! onSuccess and onFailure rule conditions) are stored but not evaluated (onFailure ROLLBACK and
+//! RETRY are honoured); Lambda invokes are logged and succeed; a restart fails every action
+//! that was in progress, approvals included.
 
 mod api;
 mod approval;

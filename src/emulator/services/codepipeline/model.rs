@@ -135,6 +135,12 @@ pub struct StageRun {
     pub status: Option<String>,
     pub changed: f64,
     pub manual_retries: u32,
+    /// Automatic retries made by `onFailure: { result: RETRY }` (AWS makes one).
+    #[serde(default)]
+    pub auto_retries: u32,
+    /// `ManualStageRetry` or `AutomatedStageRetry`, for retryStageMetadata.
+    #[serde(default)]
+    pub last_retry: Option<String>,
     /// Action name → index in [`Execution::actions`] of its current action execution.
     pub current: BTreeMap<String, usize>,
 }
@@ -277,4 +283,16 @@ pub fn find_execution(
                 ),
             )
         })
+}
+
+impl StageRun {
+    /// Forgets the action executions a retry runs again: all of them, or the unsuccessful ones.
+    pub fn reset_for_retry(&mut self, mode: &str, actions: &[ActionRun]) {
+        if mode == "ALL_ACTIONS" {
+            self.current.clear();
+        } else {
+            self.current
+                .retain(|_, k| actions.get(*k).is_some_and(|r| r.status == "Succeeded"));
+        }
+    }
 }

@@ -124,11 +124,11 @@ pub fn get_pipeline_state(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, Serv
                 "status": run.status,
                 "type": e.kind,
             });
-            if run.manual_retries > 0 {
+            if run.manual_retries + run.auto_retries > 0 {
                 st["retryStageMetadata"] = json!({
-                    "autoStageRetryAttempt": 0,
+                    "autoStageRetryAttempt": run.auto_retries,
                     "manualStageRetryAttempt": run.manual_retries,
-                    "latestRetryTrigger": "ManualStageRetry",
+                    "latestRetryTrigger": run.last_retry,
                 });
             }
         }
