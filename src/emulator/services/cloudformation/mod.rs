@@ -135,4 +135,25 @@ impl Service for CloudFormation {
             op => Err(unknown_operation(op)),
         }
     }
+
+    /// Stacks also move on without being polled, so a stack's pipeline appears even when its
+    /// creator only watches CodePipeline.
+    fn tick(&self, ctx: &Ctx<'_>) -> Result<bool, ServiceError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let now = ctx.clock.now();
+        let docs = ctx.store.documents(model::SVC, model::STACK)?;
+        let mut changed = false;
+        for (id, doc) in docs.iter() {
+            let due = doc
+                .get("op")
+                .and_then(|op| op.get("next_at"))
+                .and_then(Value::as_f64)
+                .is_some_and(|t| t <= now + 1e-9);
+            if due {
+                progress::advance(ctx, id)?;
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
 }
