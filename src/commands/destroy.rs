@@ -8,7 +8,7 @@ use crate::EXIT_USAGE;
 use crate::aws::Session;
 use crate::cli::DestroyArgs;
 use crate::config::Loaded;
-use crate::provision::front::{Front, print_summary};
+use crate::provision::front::{Front, interrupted, print_summary, until_interrupted};
 use crate::provision::{Provisioner, stack_name};
 
 pub fn run(loaded: &Loaded, args: &DestroyArgs, state_dir: &Path) -> color_eyre::Result<ExitCode> {
@@ -40,8 +40,11 @@ pub fn run(loaded: &Loaded, args: &DestroyArgs, state_dir: &Path) -> color_eyre:
         }
         let prov = Provisioner::new(&session.clients, &name);
         let mut front = Front::new(args.no_tui);
-        let outcome = prov.destroy(|p, e| front.update(p, e)).await;
+        let outcome = until_interrupted(prov.destroy(|p, e| front.update(p, e))).await;
         front.finish();
+        let Some(outcome) = outcome else {
+            return Ok(interrupted(&name));
+        };
         match outcome {
             Ok(None) => {
                 println!("Stack {name} does not exist; nothing to delete");

@@ -9,7 +9,7 @@ use crate::EXIT_USAGE;
 use crate::aws::Session;
 use crate::cli::InitArgs;
 use crate::config::Loaded;
-use crate::provision::front::{Front, print_summary};
+use crate::provision::front::{Front, interrupted, print_summary, until_interrupted};
 use crate::provision::{Plan, Provisioner, stack_name};
 use crate::stack;
 
@@ -87,8 +87,11 @@ async fn provision(session: &Session, name: &str, body: &str, args: &InitArgs) -
                     Err(code) => return code,
                 }
                 let mut front = Front::new(args.no_tui);
-                let outcome = prov.destroy(|p, e| front.update(p, e)).await;
+                let outcome = until_interrupted(prov.destroy(|p, e| front.update(p, e))).await;
                 front.finish();
+                let Some(outcome) = outcome else {
+                    return interrupted(name);
+                };
                 match outcome {
                     Ok(Some(o)) if !o.succeeded() => {
                         print_summary(&o);
@@ -120,8 +123,12 @@ async fn provision(session: &Session, name: &str, body: &str, args: &InitArgs) -
                     }
                 }
                 let mut front = Front::new(args.no_tui);
-                let outcome = prov.execute(&plan, |p, e| front.update(p, e)).await;
+                let outcome =
+                    until_interrupted(prov.execute(&plan, |p, e| front.update(p, e))).await;
                 front.finish();
+                let Some(outcome) = outcome else {
+                    return interrupted(name);
+                };
                 let outcome = match outcome {
                     Ok(o) => o,
                     Err(e) => {

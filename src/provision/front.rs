@@ -63,6 +63,24 @@ impl Front {
     }
 }
 
+/// Runs `f` unless Ctrl-C comes first (`None`), so the view is put away before the process
+/// ends; CloudFormation carries on with the operation either way.
+pub async fn until_interrupted<F: std::future::Future>(f: F) -> Option<F::Output> {
+    tokio::select! {
+        out = f => Some(out),
+        _ = tokio::signal::ctrl_c() => None,
+    }
+}
+
+/// What to say after Ctrl-C; exit code 130 like a shell.
+pub fn interrupted(stack: &str) -> std::process::ExitCode {
+    eprintln!(
+        "interrupted: CloudFormation continues with stack {stack}; run the command again or open \
+         the console to follow it"
+    );
+    std::process::ExitCode::from(130)
+}
+
 /// The summary after an operation: counts, the first failure with its reason, retained resources.
 pub fn print_summary(outcome: &Outcome) {
     let p = &outcome.progress;
