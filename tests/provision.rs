@@ -399,3 +399,38 @@ fn in_a_terminal_init_asks_then_draws_the_progress_view_and_the_outputs() {
         assert!(text.contains(expected), "{expected:?} not in:\n{text}");
     }
 }
+
+#[tokio::test]
+async fn a_template_over_the_inline_limit_is_refused_on_aws_with_the_way_out() {
+    // Clients that say "real AWS" (here wired to an emulator, which is never called).
+    let emu = Emulator::in_memory(Clock::manual(START)).expect("emulator");
+    let settings = ConnectionSettings {
+        endpoint: Endpoint::Embedded,
+        region: Some("us-east-1".into()),
+        ..Default::default()
+    };
+    let sdk = pipetui::aws::embedded_sdk_config(emu, &settings);
+    let target = pipetui::aws::Target::Aws {
+        profile: None,
+        region: "us-east-1".into(),
+    };
+    let clients = pipetui::aws::Clients::new(&sdk, target);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/examples/s3-ecs-bluegreen-kms-dashboard.toml");
+    let config = config::load(
+        ConfigFile::Explicit(path),
+        std::iter::empty(),
+        &Overrides::default(),
+    )
+    .expect("loads")
+    .config;
+    let template = body(&pipetui::stack::render(&config).to_value());
+    assert!(template.len() > pipetui::provision::MAX_INLINE_TEMPLATE);
+    let err = Provisioner::new(&clients, &stack_name(&config))
+        .plan(&template)
+        .await
+        .expect_err("too large for TemplateBody");
+    let text = err.to_string();
+    assert!(text.contains("at most 51200 bytes"), "{text}");
+    assert!(text.contains("S3"), "{text}");
+}

@@ -354,3 +354,71 @@ fn an_environment_in_another_region_gets_a_store_and_a_template_there() {
     assert!(res.contains_key("ProductionDeploymentGroup"));
     assert!(!res.contains_key("StagingDeploymentGroup"));
 }
+
+fn of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .expect("resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// Data outlives the stack exactly when an environment asks to retain its data; tables,
+/// repositories and logs are encrypted; tables keep point-in-time recovery.
+#[test]
+fn every_scenario_keeps_data_encrypted_and_retained_as_configured() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/examples");
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        let c = example(&name);
+        let t = render(&name);
+        let retain = c.environments.iter().any(|e| e.retain_data);
+        let expected = if retain { "Retain" } else { "Delete" };
+        for kind in [
+            "AWS::S3::Bucket",
+            "AWS::DynamoDB::Table",
+            "AWS::SecretsManager::Secret",
+            "AWS::ECR::Repository",
+            "AWS::KMS::Key",
+        ] {
+            for (id, r) in of_type(&t, kind) {
+                assert_eq!(r["DeletionPolicy"], expected, "{name} {id}");
+                assert_eq!(r["UpdateReplacePolicy"], expected, "{name} {id}");
+            }
+        }
+        for (id, r) in t["Resources"].as_object().expect("resources") {
+            let p = &r["DeletionPolicy"];
+            assert!(
+                p == "Delete" || p == "Retain",
+                "{name} {id}: no DeletionPolicy"
+            );
+        }
+        for (id, r) in of_type(&t, "AWS::DynamoDB::Table") {
+            let p = &r["Properties"];
+            assert_eq!(p["SSESpecification"]["SSEEnabled"], true, "{name} {id}");
+            assert_eq!(
+                p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
+                "{name} {id}"
+            );
+        }
+        for (id, r) in of_type(&t, "AWS::ECR::Repository") {
+            let p = &r["Properties"];
+            assert!(!p["EncryptionConfiguration"].is_null(), "{name} {id}");
+            assert_eq!(
+                p["ImageScanningConfiguration"]["ScanOnPush"], true,
+                "{name} {id}"
+            );
+        }
+        for (id, r) in of_type(&t, "AWS::Logs::LogGroup") {
+            assert_eq!(
+                r["Properties"]["RetentionInDays"], c.monitoring.log_retention_days,
+                "{name} {id}"
+            );
+        }
+    }
+}

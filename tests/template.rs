@@ -291,26 +291,6 @@ fn check_encryption(t: &Template, c: &Config) {
     for (id, r) in of_type(t, "AWS::Logs::LogGroup") {
         assert_eq!(!r["Properties"]["KmsKeyId"].is_null(), customer, "{id}");
     }
-    for (id, r) in of_type(t, "AWS::DynamoDB::Table") {
-        assert_eq!(
-            r["Properties"]["SSESpecification"]["SSEEnabled"], true,
-            "{id}"
-        );
-        assert_eq!(
-            r["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
-            "{id}"
-        );
-    }
-    for (id, r) in of_type(t, "AWS::ECR::Repository") {
-        assert!(
-            !r["Properties"]["EncryptionConfiguration"].is_null(),
-            "{id}"
-        );
-        assert_eq!(
-            r["Properties"]["ImageScanningConfiguration"]["ScanOnPush"], true,
-            "{id}"
-        );
-    }
 }
 
 fn check_log_retention(t: &Template, c: &Config) {
@@ -486,35 +466,10 @@ fn check_tags(t: &Template, c: &Config) {
     }
 }
 
-/// Data outlives the stack exactly when an environment asks to retain its data.
-fn check_retention_policy(t: &Template, c: &Config) {
-    let retain = c.environments.iter().any(|e| e.retain_data);
-    let expected = if retain { "Retain" } else { "Delete" };
-    for kind in [
-        "AWS::S3::Bucket",
-        "AWS::DynamoDB::Table",
-        "AWS::SecretsManager::Secret",
-        "AWS::ECR::Repository",
-        "AWS::KMS::Key",
-    ] {
-        for (id, r) in of_type(t, kind) {
-            assert_eq!(r["DeletionPolicy"], expected, "{id}");
-            assert_eq!(r["UpdateReplacePolicy"], expected, "{id}");
-        }
-    }
-    for (id, r) in resources(t) {
-        assert!(
-            r["DeletionPolicy"] == "Delete" || r["DeletionPolicy"] == "Retain",
-            "{id} has no explicit DeletionPolicy"
-        );
-    }
-}
-
 fn check_all(c: &Config) {
     let t = try_render(c).expect("every name fits");
     check_iam(&t);
     check_encryption(&t, c);
-    check_retention_policy(&t, c);
     check_log_retention(&t, c);
     check_names(&t, c);
     check_tags(&t, c);
