@@ -98,7 +98,10 @@ pub enum ProvisionError {
          (`pipetui template -o stack.json`) with `aws cloudformation deploy --s3-bucket …`"
     )]
     TemplateTooLarge { bytes: usize },
-    #[error("stack {stack} is busy ({status}); wait until it finishes and run this again")]
+    #[error(
+        "stack {stack} is {status}: wait until it finishes (a *_FAILED state needs fixing in the \
+         CloudFormation console first) and run this again"
+    )]
     Busy { stack: String, status: String },
     #[error("the change set {change_set} failed: {reason}")]
     ChangeSetFailed { change_set: String, reason: String },
