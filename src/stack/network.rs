@@ -43,8 +43,8 @@ pub fn private_subnets() -> Value {
     Value::Array(PRIVATE_SUBNETS.iter().map(|s| fns::r#ref(s)).collect())
 }
 
-fn subnet(index: usize, az: usize, public: bool) -> Resource {
-    let cidr = json!({ "Fn::Select": [index, { "Fn::Cidr": [fns::get_att(VPC, "CidrBlock"), 4, fns::r#ref("SubnetBits")] }] });
+fn subnet(index: usize, az: usize, public: bool, bits: u32) -> Resource {
+    let cidr = json!({ "Fn::Select": [index, { "Fn::Cidr": [fns::get_att(VPC, "CidrBlock"), 4, bits.to_string()] }] });
     Resource::new(
         "AWS::EC2::Subnet",
         json!({
@@ -69,15 +69,6 @@ pub fn render(ctx: &mut Ctx<'_>) {
         .unwrap_or(16);
     // Four equal subnets: /16 gives /24s, /24 gives /26s.
     let bits = (32u32.saturating_sub(prefix + 2)).min(8);
-    ctx.template.parameters.insert(
-        "SubnetBits",
-        super::Parameter {
-            kind: "Number".into(),
-            description: "Host bits of each of the four subnets (from security.vpc.cidr)".into(),
-            default: Some(bits.to_string()),
-            allowed_pattern: None,
-        },
-    );
     ctx.add(
         VPC,
         CICD,
@@ -100,10 +91,10 @@ pub fn render(ctx: &mut Ctx<'_>) {
         ),
     );
     for (i, id) in PUBLIC_SUBNETS.iter().enumerate() {
-        add_subnet(ctx, id, subnet(i, i, true));
+        add_subnet(ctx, id, subnet(i, i, true, bits));
     }
     for (i, id) in PRIVATE_SUBNETS.iter().enumerate() {
-        add_subnet(ctx, id, subnet(i + 2, i, false));
+        add_subnet(ctx, id, subnet(i + 2, i, false, bits));
     }
     route_table(ctx, "PublicRouteTable", &PUBLIC_SUBNETS);
     ctx.add(
