@@ -688,3 +688,17 @@ fn a_million_log_lines_fit_in_200_mb_and_filter_exactly() {
     buf.set_filter("shard 12[container]");
     assert_eq!(buf.visible_len(), 0);
 }
+
+#[test]
+fn a_faster_emulator_clock_moves_ages_but_not_polling() {
+    let mut s = fixtures::loaded(false);
+    update(
+        &mut s,
+        Action::DataClock {
+            data: NOW + 500.0,
+            wall: NOW,
+        },
+    );
+    assert_eq!(s.data_now(), NOW + 500.0);
+    assert_eq!(s.now, NOW, "polls and notices keep wall time");
+}

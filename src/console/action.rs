@@ -102,6 +102,11 @@ pub enum Action {
     Resize(u16, u16),
     /// Time passes (epoch seconds): polls fall due, notices expire.
     Tick(f64),
+    /// The time on the clock that stamps the data (the embedded emulator's) at wall time `wall`.
+    DataClock {
+        data: f64,
+        wall: f64,
+    },
     Command(Command),
     Loaded {
         key: String,

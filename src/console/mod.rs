@@ -142,7 +142,8 @@ pub fn run(
     if let Ok(size) = terminal.size() {
         state.size = (size.width, size.height);
     }
-    let result = event_loop(&mut terminal, &mut state, &rx, &worker);
+    let emulator = session.emulator().cloned();
+    let result = event_loop(&mut terminal, &mut state, &rx, &worker, emulator.as_deref());
     let _ = execute!(stdout(), DisableMouseCapture);
     ratatui::restore();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -191,6 +192,7 @@ fn event_loop(
     state: &mut State,
     rx: &Receiver<Action>,
     worker: &worker::Worker,
+    emulator: Option<&crate::emulator::Emulator>,
 ) -> color_eyre::Result<()> {
     let mut last_tick = Instant::now() - TICK;
     loop {
@@ -206,6 +208,15 @@ fn event_loop(
             Ok(action) => action,
             Err(RecvTimeoutError::Timeout) => {
                 last_tick = Instant::now();
+                if let Some(emu) = emulator {
+                    update(
+                        state,
+                        Action::DataClock {
+                            data: emu.clock.now(),
+                            wall: now(),
+                        },
+                    );
+                }
                 Action::Tick(now())
             }
             Err(RecvTimeoutError::Disconnected) => return Ok(()),

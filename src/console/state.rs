@@ -299,6 +299,9 @@ pub struct Settings {
 pub struct State {
     /// Epoch seconds as of the last `Tick`; rendering takes ages from here, never the clock.
     pub now: f64,
+    /// The data's clock minus `now`: an embedded emulator may run faster than real time, and
+    /// ages and elapsed times must be measured on the clock that stamped the data.
+    pub data_offset: f64,
     pub target: TargetInfo,
     pub settings: Settings,
     pub keymap: Keymap,
@@ -327,6 +330,7 @@ impl State {
     pub fn new(target: TargetInfo, settings: Settings, keymap: Keymap, now: f64) -> Self {
         Self {
             now,
+            data_offset: 0.0,
             target,
             settings,
             keymap,
@@ -345,6 +349,11 @@ impl State {
             quit: false,
             dirty: true,
         }
+    }
+
+    /// "Now" on the data's clock (epoch seconds), for ages and elapsed times on screen.
+    pub fn data_now(&self) -> f64 {
+        self.now + self.data_offset
     }
 
     pub fn view(&self) -> View {

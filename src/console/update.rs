@@ -43,6 +43,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Tick(now) => tick(state, now),
+        Action::DataClock { data, wall } => {
+            // Not a redraw by itself: running times already redraw once a second.
+            state.data_offset = data - wall;
+            Vec::new()
+        }
         Action::Command(cmd) => {
             state.dirty = true;
             command(state, cmd)

@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             theme.alarm(&a.state),
         ));
         spans.push(Span::raw(fit(
-            &ago(state.now, a.updated).replace(" ago", ""),
+            &ago(state.data_now(), a.updated).replace(" ago", ""),
             10,
         )));
         spans.push(Span::styled(

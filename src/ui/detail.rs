@@ -50,7 +50,7 @@ fn build(frame: &mut Frame, area: Rect, state: &State, b: &Build, theme: &Theme)
     for (k, p) in b.phases.iter().enumerate().skip(offset).take(phases_h) {
         let took = match (p.duration_secs, p.start) {
             (Some(d), _) => duration(d as f64),
-            (None, Some(s)) if p.status.is_active() => duration(state.now - s),
+            (None, Some(s)) if p.status.is_active() => duration(state.data_now() - s),
             _ => "-".into(),
         };
         let line = Line::from(vec![
@@ -165,7 +165,7 @@ fn deployment(frame: &mut Frame, area: Rect, state: &State, d: &Deployment, them
                 || {
                     ev.start
                         .filter(|_| ev.status.is_active())
-                        .map_or("-".into(), |s| duration(state.now - s))
+                        .map_or("-".into(), |s| duration(state.data_now() - s))
                 },
                 duration,
             );

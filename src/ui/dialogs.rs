@@ -251,7 +251,7 @@ fn approval(frame: &mut Frame, area: Rect, state: &State, d: &ApprovalDialog, th
         lines.push(Line::raw(format!("review: {u}")));
     }
     if let Some(start) = d.started {
-        let left = start + APPROVAL_TTL_SECONDS - state.now;
+        let left = start + APPROVAL_TTL_SECONDS - state.data_now();
         let text = if left > 0.0 {
             format!("expires in {}", duration(left))
         } else {

@@ -46,7 +46,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let offset = scroll_offset(selected, list_h);
     for (i, e) in list.iter().enumerate().skip(offset).take(list_h) {
         let took = match (e.start, e.last_update) {
-            (Some(s), _) if e.status.is_active() => duration(state.now - s),
+            (Some(s), _) if e.status.is_active() => duration(state.data_now() - s),
             (Some(s), Some(u)) => duration(u - s),
             _ => "-".into(),
         };

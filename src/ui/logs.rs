@@ -56,7 +56,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                 let text = format!(
                     " {}  {}",
                     name,
-                    last.map_or(String::new(), |t| ago(state.now, Some(t)))
+                    last.map_or(String::new(), |t| ago(state.data_now(), Some(t)))
                 );
                 line_at(
                     frame,

@@ -95,7 +95,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             }
             StageRow::Action(_, a) => {
                 let elapsed = match (a.status.is_active(), a.last_status_change) {
-                    (true, Some(t)) => duration(state.now - t),
+                    (true, Some(t)) => duration(state.data_now() - t),
                     _ => "-".into(),
                 };
                 let text = match &a.error {
@@ -117,7 +117,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     Span::styled(fit(a.status.label(), 12), theme.status(&a.status)),
                     Span::raw(fit(&elapsed, 9)),
                     Span::raw(fit(
-                        &ago(state.now, a.last_status_change).replace(" ago", ""),
+                        &ago(state.data_now(), a.last_status_change).replace(" ago", ""),
                         10,
                     )),
                     Span::styled(fit(&text.replace('\n', " "), summary_w), text_style),
@@ -168,7 +168,7 @@ fn detail(frame: &mut Frame, area: Rect, state: &State, row: Option<StageRow<'_>
                     format!(
                         " inbound transition disabled by {} {}: {}",
                         t.last_changed_by.as_deref().unwrap_or("?"),
-                        ago(state.now, t.last_changed_at),
+                        ago(state.data_now(), t.last_changed_at),
                         t.reason.as_deref().unwrap_or("")
                     ),
                     theme.warn(),

@@ -80,9 +80,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         let (status, time) = match &p.latest_execution {
             Some(e) => {
                 let time = if e.status.is_active() {
-                    e.start.map_or("-".into(), |s| duration(state.now - s))
+                    e.start
+                        .map_or("-".into(), |s| duration(state.data_now() - s))
                 } else {
-                    ago(state.now, e.last_update.or(e.start)).replace(" ago", "")
+                    ago(state.data_now(), e.last_update.or(e.start)).replace(" ago", "")
                 };
                 (
                     Span::styled(fit(e.status.label(), 12), theme.status(&e.status)),
