@@ -127,6 +127,17 @@ fn environment(ctx: &mut Ctx<'_>, env: &Environment) {
         }),
     );
     ctx.add_for(&task_id(env), env, task);
+    // Tasks pull images over the internet: through the NAT from private subnets, else from the
+    // public subnets with a public address (the security group still admits only the ALB).
+    let network_config = if ctx.config.security.vpc.nat_gateway {
+        json!({ "AssignPublicIp": "DISABLED", "Subnets": network::private_subnets(), "SecurityGroups": [fns::r#ref(APP_SG)] })
+    } else {
+        let public: Vec<_> = network::PUBLIC_SUBNETS
+            .iter()
+            .map(|s| fns::r#ref(s))
+            .collect();
+        json!({ "AssignPublicIp": "ENABLED", "Subnets": public, "SecurityGroups": [fns::r#ref(APP_SG)] })
+    };
     let svc = Resource::new(
         "AWS::ECS::Service",
         json!({
@@ -141,11 +152,7 @@ fn environment(ctx: &mut Ctx<'_>, env: &Environment) {
                 "ContainerPort": e.container_port,
                 "TargetGroupArn": fns::r#ref(&network::target_group_id(env, "blue"))
             }],
-            "NetworkConfiguration": { "AwsvpcConfiguration": {
-                "AssignPublicIp": "DISABLED",
-                "Subnets": network::private_subnets(),
-                "SecurityGroups": [fns::r#ref(APP_SG)]
-            } },
+            "NetworkConfiguration": { "AwsvpcConfiguration": network_config },
         }),
     )
     .depends_on(&network::prod_listener_id(env))
