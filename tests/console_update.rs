@@ -702,3 +702,29 @@ fn a_faster_emulator_clock_moves_ages_but_not_polling() {
     assert_eq!(s.data_now(), NOW + 500.0);
     assert_eq!(s.now, NOW, "polls and notices keep wall time");
 }
+
+#[test]
+fn slash_filters_log_groups_and_enter_opens_the_filtered_one() {
+    let mut s = fixtures::loaded(false);
+    s.views = vec![View::Pipelines, View::Logs];
+    let group = |name: &str| pipetui::model::LogGroupInfo {
+        name: name.into(),
+        ..Default::default()
+    };
+    s.logs.groups = vec![
+        group("/pipetui/orders-build"),
+        group("/pipetui/orders-test"),
+        group("/pipetui/notifier"),
+    ];
+    press(&mut s, "/test");
+    update(&mut s, code(KeyCode::Enter));
+    assert_eq!(rows::log_groups(&s).len(), 1);
+    let effects = update(&mut s, code(KeyCode::Enter));
+    assert_eq!(s.logs.group.as_deref(), Some("/pipetui/orders-test"));
+    assert!(fetches(&effects).contains(&&Request::LogStreams("/pipetui/orders-test".into())));
+    assert_eq!(
+        s.filter(View::Logs),
+        "",
+        "the filter does not carry over to the streams"
+    );
+}

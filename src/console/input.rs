@@ -91,6 +91,9 @@ pub fn overlay_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                     .top
                     .min(state.logs.buffer.visible_len().saturating_sub(1));
                 state.logs.search_hit = None;
+            } else if view == View::Logs {
+                state.logs.groups_cursor.selected = 0;
+                state.logs.streams_cursor.selected = 0;
             } else {
                 state.cursors.entry(view).or_default().selected = 0;
             }

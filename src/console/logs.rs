@@ -1,10 +1,10 @@
 //! The logs view's behaviour: group → stream → lines, follow, windows, patterns, search, save.
 
 use super::action::{Effect, Request};
-use super::fetch;
 use super::keymap::Command;
-use super::state::{InputPurpose, LogPane, NoticeKind, Overlay, State};
+use super::state::{InputPurpose, LogPane, NoticeKind, Overlay, State, View};
 use super::update::notify;
+use super::{fetch, rows};
 use crate::model::{Build, LogPage};
 
 /// Pages fetched in a row for one query before waiting for the next poll.
@@ -15,9 +15,11 @@ pub fn open(state: &mut State) -> Vec<Effect> {
     match state.logs.pane {
         LogPane::Groups => {
             let sel = state.logs.groups_cursor.selected;
-            let Some(group) = state.logs.groups.get(sel).map(|g| g.name.clone()) else {
+            let Some(group) = rows::log_groups(state).get(sel).map(|g| g.name.clone()) else {
                 return Vec::new();
             };
+            // A filter typed for the groups does not carry over to the streams.
+            state.filters.remove(&View::Logs);
             state.logs.group = Some(group.clone());
             state.logs.streams.clear();
             state.logs.streams_cursor = Default::default();
@@ -31,8 +33,8 @@ pub fn open(state: &mut State) -> Vec<Effect> {
             let sel = state.logs.streams_cursor.selected;
             let stream = sel
                 .checked_sub(1)
-                .and_then(|i| state.logs.streams.get(i))
-                .map(|s| s.name.clone());
+                .and_then(|i| rows::log_streams(state).get(i).map(|s| s.name.clone()));
+            state.filters.remove(&View::Logs);
             select(state, group, stream)
         }
         LogPane::Lines => Vec::new(),

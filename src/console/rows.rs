@@ -117,6 +117,28 @@ pub fn stack_events(state: &State) -> Vec<&StackEvent> {
         .collect()
 }
 
+/// Log groups passing the filter (groups pane).
+pub fn log_groups(state: &State) -> Vec<&crate::model::LogGroupInfo> {
+    let f = state.filter(View::Logs);
+    state
+        .logs
+        .groups
+        .iter()
+        .filter(|g| matches(f, &[&g.name]))
+        .collect()
+}
+
+/// Streams passing the filter (streams pane; the "all streams" row is always first).
+pub fn log_streams(state: &State) -> Vec<&crate::model::LogStreamInfo> {
+    let f = state.filter(View::Logs);
+    state
+        .logs
+        .streams
+        .iter()
+        .filter(|s| matches(f, &[&s.name]))
+        .collect()
+}
+
 pub fn audit(state: &State) -> Vec<&AuditRow> {
     let f = state.filter(View::Audit);
     state
@@ -142,8 +164,8 @@ pub fn len(state: &State, view: View) -> usize {
             .max(state.data.build.as_ref().map_or(0, |b| b.phases.len())),
         View::Alarms => alarms(state).len(),
         View::Logs => match state.logs.pane {
-            super::state::LogPane::Groups => state.logs.groups.len(),
-            super::state::LogPane::Streams => state.logs.streams.len() + 1,
+            super::state::LogPane::Groups => log_groups(state).len(),
+            super::state::LogPane::Streams => log_streams(state).len() + 1,
             super::state::LogPane::Lines => state.logs.buffer.visible_len(),
         },
         View::Stack => stack_events(state).len(),

@@ -29,7 +29,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             let h = area.height.saturating_sub(1) as usize;
             let sel = logs.groups_cursor.selected;
             let off = scroll_offset(sel, h);
-            for (i, g) in logs.groups.iter().enumerate().skip(off).take(h) {
+            for (i, g) in crate::console::rows::log_groups(state)
+                .into_iter()
+                .enumerate()
+                .skip(off)
+                .take(h)
+            {
                 let text = format!(
                     " {}  {}",
                     g.name,
@@ -51,7 +56,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             let sel = logs.streams_cursor.selected;
             let off = scroll_offset(sel, h);
             let all = std::iter::once(("(all streams)".to_string(), None));
-            let names = all.chain(logs.streams.iter().map(|s| (s.name.clone(), s.last_event)));
+            let names = all.chain(
+                crate::console::rows::log_streams(state)
+                    .into_iter()
+                    .map(|s| (s.name.clone(), s.last_event)),
+            );
             for (i, (name, last)) in names.enumerate().skip(off).take(h) {
                 let text = format!(
                     " {}  {}",
