@@ -136,15 +136,9 @@ fn missing_config_file_exits_2() {
 }
 
 #[test]
-fn commands_of_later_issues_say_not_available_and_exit_2() {
+fn without_a_terminal_the_console_refuses_and_points_to_status() {
     let s = Sandbox::new();
-    for args in [
-        vec![],
-        vec!["console"],
-        vec!["init", "--yes", "--no-tui"],
-        vec!["status", "--output", "json"],
-        vec!["destroy", "--yes"],
-    ] {
+    for args in [vec![], vec!["console"]] {
         s.cmd()
             .args(&args)
             .arg("--config")
@@ -152,8 +146,27 @@ fn commands_of_later_issues_say_not_available_and_exit_2() {
             .assert()
             .code(2)
             .stdout(predicate::str::is_empty())
-            .stderr(predicate::str::contains("not available yet"));
+            .stderr(predicate::str::contains("the console needs a terminal"))
+            .stderr(predicate::str::contains("pipetui status"));
     }
+}
+
+#[test]
+fn status_and_destroy_work_on_a_fresh_emulator() {
+    let s = Sandbox::new();
+    s.cmd()
+        .args(["status", "--output", "json", "--config"])
+        .arg(example())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"pipelines\": []"))
+        .stdout(predicate::str::contains("EMULATOR"));
+    s.cmd()
+        .args(["destroy", "--yes", "--no-tui", "--config"])
+        .arg(example())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("does not exist; nothing to delete"));
 }
 
 #[test]

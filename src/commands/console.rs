@@ -7,6 +7,13 @@ use crate::aws::Session;
 use crate::config::Loaded;
 
 pub fn run(loaded: &Loaded, state_dir: &Path) -> color_eyre::Result<ExitCode> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!(
+            "error: the console needs a terminal; for scripts use `pipetui status` (table or --output json)"
+        );
+        return Ok(ExitCode::from(crate::EXIT_USAGE));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
