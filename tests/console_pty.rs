@@ -34,6 +34,29 @@ fn the_console_shows_the_pipelines_and_q_restores_the_terminal() {
     term.assert_restored();
 }
 
+/// A panic inside the console (the test-only `PIPETUI_TEST_PANIC=1` trigger, right after the
+/// first frame) leaves the terminal usable: main screen, cursor shown, then color-eyre's report.
+#[test]
+fn a_panic_restores_the_terminal_before_the_report() {
+    let state = tempfile::tempdir().unwrap();
+    let mut cmd = base_command(state.path(), &[]);
+    cmd.env("PIPETUI_TEST_PANIC", "1");
+    cmd.env("RUST_BACKTRACE", "0");
+    let mut term = Term::spawn(cmd);
+    let status = term.wait_exit();
+    assert!(!status.success(), "a panic exits non-zero: {status:?}");
+    term.assert_restored();
+    let screen = term.screen();
+    assert!(
+        screen.contains("The application panicked"),
+        "color-eyre's report:\n{screen}"
+    );
+    assert!(
+        screen.contains("PIPETUI_TEST_PANIC: panic after the first frame"),
+        "the panic message:\n{screen}"
+    );
+}
+
 #[test]
 fn read_only_offers_no_operations() {
     let state = tempfile::tempdir().unwrap();
@@ -58,9 +81,13 @@ fn read_only_offers_no_operations() {
     let screen = term.screen();
     let bar = screen.lines().last().unwrap_or_default().to_lowercase();
     assert!(!bar.contains("approve"), "{bar}");
-    term.keys("a");
-    term.keys("x");
-    term.keys("S");
+    // Each says which command is off and why.
+    for (key, name) in [("a", "approve"), ("x", "reject"), ("S", "start")] {
+        term.keys(key);
+        term.wait_for(&format!(
+            "read-only: {name} is disabled (started with --read-only / console.read_only)"
+        ));
+    }
     std::thread::sleep(Duration::from_millis(500));
     let screen = term.screen();
     for call in ["PutApprovalResult", "StartPipelineExecution"] {

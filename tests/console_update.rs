@@ -271,6 +271,63 @@ fn read_only_mode_has_no_mutating_keys_and_rejects_operations() {
     assert!(s.overlay.is_none());
 }
 
+/// Every key bound to a mutating command outside read-only mode says, when pressed in
+/// read-only mode, which command is off and why; nothing is sent and no dialog opens.
+#[test]
+fn read_only_mutating_keys_say_so_and_send_nothing() {
+    let normal = Keymap::new(false);
+    let mut checked = 0;
+    for view in [
+        View::Pipelines,
+        View::Pipeline,
+        View::Executions,
+        View::ActionDetail,
+    ] {
+        for (keys, cmd) in normal
+            .bindings(view)
+            .into_iter()
+            .filter(|(_, c)| c.mutating())
+        {
+            let mut s = on_row(true, "Approve", true);
+            s.views = vec![View::Pipelines, view];
+            let k = keys.split(' ').next().unwrap();
+            assert_eq!(k.chars().count(), 1, "{k}");
+            let effects = press(&mut s, k);
+            assert!(effects.is_empty(), "{cmd:?} in {view:?} sent {effects:?}");
+            assert!(s.overlay.is_none(), "{cmd:?} in {view:?} opened a dialog");
+            assert_eq!(
+                s.notices.last().map(|n| n.text.as_str()),
+                Some(
+                    format!(
+                        "read-only: {} is disabled (started with --read-only / console.read_only)",
+                        cmd.name()
+                    )
+                    .as_str()
+                ),
+                "{cmd:?} in {view:?}"
+            );
+            assert!(
+                s.keymap.hints(view).iter().all(|(_, c)| !c.mutating()),
+                "hints in {view:?}"
+            );
+            checked += 1;
+        }
+    }
+    // a x r R b s A S t on the pipeline, S on the list, s A S on executions, D on an action.
+    assert!(checked >= 14, "only {checked} bindings checked");
+
+    // A key that means something harmless in another view still does that there.
+    let mut s = fixtures::loaded(true);
+    s.views = vec![View::Pipelines, View::Logs];
+    s.logs.pane = pipetui::console::state::LogPane::Lines;
+    press(&mut s, "s");
+    assert!(
+        matches!(s.overlay, Some(Overlay::Input { .. })),
+        "s searches the logs"
+    );
+    assert!(s.notices.is_empty(), "{:?}", s.notices);
+}
+
 #[test]
 fn disabling_a_transition_validates_the_reason() {
     let mut s = on_row(false, "Production", false);
@@ -727,4 +784,61 @@ fn slash_filters_log_groups_and_enter_opens_the_filtered_one() {
         "",
         "the filter does not carry over to the streams"
     );
+}
+
+/// `production` in `[[environments]]` decides what the console marks PROD; by default the
+/// names production/prod/prd are, and a flag overrides the name either way.
+#[test]
+fn production_comes_from_each_environments_flag() {
+    use pipetui::config::{ConfigFile, Overrides, load};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("envs.toml");
+    std::fs::write(
+        &path,
+        "[project]\nservice = \"orders\"\n\
+         [[environments]]\nname = \"staging\"\n\
+         [[environments]]\nname = \"prod\"\nproduction = false\n\
+         [[environments]]\nname = \"prod-eu\"\n\
+         [[environments]]\nname = \"live\"\napproval = true\nproduction = true\n\
+         [[environments]]\nname = \"production\"\n",
+    )
+    .unwrap();
+    let loaded = load(
+        ConfigFile::Explicit(path),
+        std::iter::empty(),
+        &Overrides::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let flags: Vec<_> = loaded
+        .config
+        .environments
+        .iter()
+        .map(|e| (e.name.as_str(), e.production))
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            ("staging", false),
+            ("prod", false),
+            ("prod-eu", false),
+            ("live", true),
+            ("production", true)
+        ]
+    );
+    let settings = pipetui::console::settings(&loaded, dir.path());
+    assert_eq!(settings.production, ["live", "production"]);
+    let mut s = fixtures::state(false);
+    s.settings = settings;
+    for (name, prod) in [
+        ("Deploy-live", true),
+        ("Approval-live", true),
+        ("Deploy-production", true),
+        ("Deploy-prod", false),
+        ("Deploy-prod-eu", false),
+        ("Deploy-staging", false),
+        ("Deploy-delivery", false),
+        ("orders-live-error-rate", true),
+    ] {
+        assert_eq!(s.is_production(name), prod, "{name}");
+    }
 }

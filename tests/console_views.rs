@@ -244,6 +244,33 @@ fn failed_stage_cell_is_red_and_production_badge_stands_out() {
     assert!(buf[(x, y)].modifier.contains(Modifier::BOLD));
 }
 
+/// The PROD badge follows the environments' `production` flags, not the names alone.
+#[test]
+fn production_badges_follow_the_environment_flags() {
+    let badges = |s: &State| {
+        let buf = render(s, 120, 40);
+        (0..buf.area.height)
+            .map(|y| {
+                (0..buf.area.width)
+                    .map(|x| buf[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .filter(|l| l.contains(" PROD "))
+            .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    let mut s = at(View::Pipeline);
+    assert_eq!(badges(&s), ["✓ Production PROD"]);
+    s.settings.production = vec!["staging".into()];
+    assert_eq!(badges(&s), ["✗ Staging PROD"]);
+    s.settings.production.clear();
+    assert!(badges(&s).is_empty());
+    s.views = vec![View::Pipelines];
+    assert!(badges(&s).is_empty());
+    s.settings.production = vec!["production".into()];
+    assert_eq!(badges(&s), ["orders-pipeline PROD ✓Source"]);
+}
+
 #[test]
 fn no_color_keeps_meaning_without_colours() {
     let mut s = fixtures::loaded(false);

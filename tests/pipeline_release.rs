@@ -378,3 +378,60 @@ async fn an_alarm_driven_rollback_fails_the_production_deploy_action() {
         good.revision().unwrap().s3_location().unwrap().key()
     );
 }
+
+/// CodeDeploy's own rollback and the stage's `onFailure` rollback both react to the alarm (the
+/// stack generator never combines them, a hand-made pipeline can): the pipeline's rollback waits
+/// for CodeDeploy's rollback to free the group instead of failing at once with
+/// DeploymentLimitExceededException, then really deploys the last good revision — which the
+/// alarm, still firing on the data of the bad release, stops in turn, as it would on AWS.
+#[tokio::test]
+async fn a_stage_rollback_waits_for_codedeploys_own_rollback() {
+    use aws_sdk_codepipeline::types::{FailureConditions, Result as OnFailure};
+    let r = setup().await;
+    let got = r.env.c.get_pipeline().name("web").send().await.unwrap();
+    let mut decl = got.pipeline().unwrap().clone();
+    for s in decl.stages.iter_mut() {
+        if s.name == "Deploy-prod" {
+            s.on_failure = Some(
+                FailureConditions::builder()
+                    .result(OnFailure::Rollback)
+                    .build(),
+            );
+        }
+    }
+    r.env.c.update_pipeline().pipeline(decl).send().await.unwrap();
+    r.env.c.start_pipeline_execution().name("web").send().await.unwrap();
+    r.drive().await;
+    r.env.decide("Approval", true).await;
+    assert_eq!(r.drive().await, "Succeeded");
+    let good = r.deployment("Deploy-prod").await;
+
+    let repo = r.env.repo();
+    std::fs::write(repo.join("switches/fail-health"), "on\n").unwrap();
+    r.env.commit("Turn on switches/fail-health");
+    assert_eq!(r.drive().await, "InProgress");
+    r.env.decide("Approval", true).await;
+    r.drive().await;
+    // The standard execution failed on the alarm; the newest is the stage's rollback.
+    let latest = r.env.executions("web").await[0].0.clone();
+    let e = r
+        .env
+        .c
+        .get_pipeline_execution()
+        .pipeline_name("web")
+        .pipeline_execution_id(&latest)
+        .send()
+        .await
+        .unwrap();
+    let e = e.pipeline_execution().unwrap();
+    assert_eq!(e.execution_type().map(|t| t.as_str()), Some("ROLLBACK"));
+    let a = r.env.action("web", "Deploy-prod", "Deploy").await;
+    let details = a.error_details().unwrap();
+    assert_eq!(details.code(), Some("ALARM_ACTIVE"), "{a:?}");
+    let redeployed = r.deployment("Deploy-prod").await;
+    assert_eq!(redeployed.creator().unwrap().as_str(), "user");
+    assert_eq!(
+        redeployed.revision().unwrap().s3_location().unwrap().key(),
+        good.revision().unwrap().s3_location().unwrap().key()
+    );
+}

@@ -179,6 +179,17 @@ fn five_stages_history_alarms() {
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
     assert!(count(&t, "AWS::CloudWatch::Alarm") >= 6);
     assert_eq!(count(&t, "AWS::CloudWatch::Dashboard"), 0);
+    // Deploy stages roll back at the pipeline level, since CodeDeploy's own rollback is off.
+    for stage in t["Resources"]["Pipeline"]["Properties"]["Stages"]
+        .as_array()
+        .unwrap()
+    {
+        let name = stage["Name"].as_str().unwrap();
+        let expected = name.starts_with("Deploy-").then_some("ROLLBACK");
+        assert_eq!(stage["OnFailure"]["Result"].as_str(), expected, "{name}");
+    }
+    let group = &t["Resources"]["StagingDeploymentGroup"]["Properties"];
+    assert!(group.get("AutoRollbackConfiguration").is_none());
 }
 
 #[test]

@@ -179,6 +179,18 @@ pub struct Environment {
     pub approval_message: Option<String>,
     /// Keep data resources (tables, buckets) when the stack is deleted.
     pub retain_data: bool,
+    /// The console marks this environment's stages, approvals and alarms as production.
+    pub production: bool,
+}
+
+impl Environment {
+    /// `production`'s default: the conventional production names.
+    pub fn production_by_name(name: &str) -> bool {
+        matches!(
+            name.to_ascii_lowercase().as_str(),
+            "production" | "prod" | "prd"
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -652,6 +664,7 @@ fn read_environments(t: &mut TableReader<'_>) -> Option<Vec<Environment>> {
         let name = e.checked("name", name, environment_name);
         let account_id = non_empty(e.optional("account_id"));
         let region = non_empty(e.optional("region"));
+        let production_by_name = name.as_deref().is_some_and(Environment::production_by_name);
         let env = Environment {
             name: name.unwrap_or_default(),
             account_id: e.checked("account_id", account_id, account_format),
@@ -660,6 +673,7 @@ fn read_environments(t: &mut TableReader<'_>) -> Option<Vec<Environment>> {
             review_url: non_empty(e.optional("review_url")),
             approval_message: non_empty(e.optional("approval_message")),
             retain_data: e.or("retain_data", false),
+            production: e.or("production", production_by_name),
         };
         ok &= e.finish();
         out.push(env);

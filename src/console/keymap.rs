@@ -417,25 +417,32 @@ pub struct KeymapError {
 #[derive(Debug, Clone)]
 pub struct Keymap {
     views: BTreeMap<View, BTreeMap<Chord, Command>>,
+    /// Read-only mode's dropped mutating bindings: never hinted, only recognised so a press can
+    /// say why nothing happens.
+    disabled: BTreeMap<View, BTreeMap<Chord, Command>>,
 }
 
 impl Keymap {
     /// The default bindings; `read_only` leaves out every mutating command.
     pub fn new(read_only: bool) -> Keymap {
         let mut views = BTreeMap::new();
+        let mut disabled = BTreeMap::new();
         for view in View::ALL {
             let mut map = BTreeMap::new();
+            let mut off = BTreeMap::new();
             for (key, cmd) in GLOBAL.iter().chain(view_defaults(view)) {
-                if read_only && cmd.mutating() {
-                    continue;
-                }
                 if let Ok(chord) = Chord::parse(key) {
-                    map.insert(chord, *cmd);
+                    if read_only && cmd.mutating() {
+                        off.insert(chord, *cmd);
+                    } else {
+                        map.insert(chord, *cmd);
+                    }
                 }
             }
             views.insert(view, map);
+            disabled.insert(view, off);
         }
-        Keymap { views }
+        Keymap { views, disabled }
     }
 
     /// Applies `view → command → keys` overrides (`view` may be `global`): the command's
@@ -483,11 +490,13 @@ impl Keymap {
                         }),
                     }
                 }
-                if read_only && cmd.mutating() {
-                    continue;
-                }
+                let maps = if read_only && cmd.mutating() {
+                    &mut self.disabled
+                } else {
+                    &mut self.views
+                };
                 for view in &views {
-                    if let Some(map) = self.views.get_mut(view) {
+                    if let Some(map) = maps.get_mut(view) {
                         map.retain(|_, c| *c != cmd);
                         for chord in &chords {
                             map.insert(*chord, cmd);
@@ -539,6 +548,12 @@ impl Keymap {
             .collect();
         hints.sort_by_key(|(_, c)| GLOBAL.iter().any(|(_, g)| g == c));
         hints
+    }
+
+    /// The mutating command a key would run in `view` were the console not read-only.
+    pub fn disabled(&self, view: View, key: &KeyEvent) -> Option<Command> {
+        let chord = Chord::from_event(key)?;
+        self.disabled.get(&view)?.get(&chord).copied()
     }
 
     pub fn has(&self, view: View, cmd: Command) -> bool {

@@ -61,15 +61,11 @@ pub fn target_info(target: &Target) -> TargetInfo {
 pub fn settings(loaded: &crate::config::Loaded, state_dir: &Path) -> Settings {
     let config = &loaded.config;
     let environments: Vec<String> = config.environments.iter().map(|e| e.name.clone()).collect();
-    let production = environments
+    let production = config
+        .environments
         .iter()
-        .filter(|n| {
-            matches!(
-                n.to_ascii_lowercase().as_str(),
-                "production" | "prod" | "prd"
-            )
-        })
-        .cloned()
+        .filter(|e| e.production)
+        .map(|e| e.name.clone())
         .collect();
     let stack_name = crate::config::validate::naming(config)
         .name(crate::config::NameKind::Stack, crate::stack::CICD, "stack")
@@ -195,12 +191,21 @@ fn event_loop(
     emulator: Option<&crate::emulator::Emulator>,
 ) -> color_eyre::Result<()> {
     let mut last_tick = Instant::now() - TICK;
+    // Test-only: `PIPETUI_TEST_PANIC=1` panics right after the first frame, so the PTY tests can
+    // prove a panic restores the terminal. Harmless in release: nothing happens unless it is set.
+    let panic_after_draw = std::env::var_os("PIPETUI_TEST_PANIC").is_some_and(|v| v == "1");
+    let mut redraws: u64 = 0;
     loop {
         if state.dirty {
             terminal.draw(|frame| crate::ui::draw(frame, state))?;
             state.dirty = false;
+            redraws += 1;
+            if panic_after_draw {
+                panic!("PIPETUI_TEST_PANIC: panic after the first frame");
+            }
         }
         if state.quit {
+            tracing::info!(redraws, "console closed");
             return Ok(());
         }
         let wait = TICK.saturating_sub(last_tick.elapsed());

@@ -16,7 +16,10 @@ pub fn command(state: &mut State, cmd: Command) -> Vec<Effect> {
     if state.settings.read_only {
         notify(
             state,
-            "read-only mode: operations are disabled".into(),
+            format!(
+                "read-only: {} is disabled (started with --read-only / console.read_only)",
+                cmd.name()
+            ),
             NoticeKind::Error,
         );
         return Vec::new();
@@ -98,15 +101,9 @@ fn approval(state: &State, approve: bool) -> Result<Overlay, String> {
         return Err("no approval is waiting here".into());
     };
     let env = state
-        .settings
-        .environments
-        .iter()
-        .find(|e| {
-            let e = e.to_ascii_lowercase();
-            stage.name.to_ascii_lowercase().contains(&e)
-                || action.name.to_ascii_lowercase().contains(&e)
-        })
-        .cloned();
+        .environment_of(&stage.name)
+        .or_else(|| state.environment_of(&action.name))
+        .map(str::to_string);
     let firing = match &env {
         Some(env) => rows::firing_for(state, env),
         None => state.data.firing_alarms().collect(),

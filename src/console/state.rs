@@ -282,7 +282,8 @@ pub struct Focus {
 #[derive(Debug, Clone, Default)]
 pub struct Settings {
     pub read_only: bool,
-    /// Environments marked as production (name `production`/`prod`, or flagged in the config).
+    /// Environments marked production (`production` in `[[environments]]`; by default the names
+    /// production/prod/prd).
     pub production: Vec<String>,
     /// Every environment's name (to find the alarms an approval guards).
     pub environments: Vec<String>,
@@ -368,13 +369,43 @@ impl State {
         self.filters.get(&view).map(String::as_str).unwrap_or("")
     }
 
-    /// Whether an environment (or a pipeline/alarm naming it) is production.
-    pub fn is_production(&self, name: &str) -> bool {
+    /// The environment a stage, action, pipeline or alarm name refers to: the longest
+    /// environment name found in it between separators (`Deploy-prod-eu` is `prod-eu`, not
+    /// `prod`; `Deploy-preprod` is not `prod`).
+    pub fn environment_of(&self, name: &str) -> Option<&str> {
         let lower = name.to_ascii_lowercase();
-        self.settings.production.iter().any(|env| {
-            lower
-                .split(['-', '_', '.', ' ', '/'])
-                .any(|part| part == env.to_ascii_lowercase())
+        self.settings
+            .environments
+            .iter()
+            .filter(|env| names_env(&lower, &env.to_ascii_lowercase()))
+            .max_by_key(|env| env.len())
+            .map(String::as_str)
+    }
+
+    /// Whether a name belongs to an environment marked production (`production` in its
+    /// `[[environments]]` entry, by default the names production/prod/prd).
+    pub fn is_production(&self, name: &str) -> bool {
+        self.environment_of(name).is_some_and(|env| {
+            self.settings
+                .production
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(env))
         })
     }
+
+    /// A pipeline is production when its name or any of its stages is.
+    pub fn pipeline_is_production(&self, p: &crate::model::PipelineSummary) -> bool {
+        self.is_production(&p.name) || p.stages.iter().any(|s| self.is_production(&s.name))
+    }
+}
+
+/// `env` occurs in `name` bounded by the ends or by separators (both lower-case).
+fn names_env(name: &str, env: &str) -> bool {
+    if env.is_empty() {
+        return false;
+    }
+    let sep = |c: Option<char>| c.is_none_or(|c| matches!(c, '-' | '_' | '.' | ' ' | '/' | ':'));
+    name.match_indices(env).any(|(i, _)| {
+        sep(name[..i].chars().next_back()) && sep(name[i + env.len()..].chars().next())
+    })
 }

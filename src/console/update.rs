@@ -23,7 +23,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if state.overlay.is_some() {
                 return input::overlay_key(state, key);
             }
-            match state.keymap.lookup(state.view(), &key) {
+            let view = state.view();
+            // A read-only console's mutating keys say why they do nothing (ops refuses them).
+            match state
+                .keymap
+                .lookup(view, &key)
+                .or_else(|| state.keymap.disabled(view, &key))
+            {
                 Some(cmd) => command(state, cmd),
                 None => Vec::new(),
             }

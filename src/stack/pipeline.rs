@@ -121,8 +121,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
     }
     let app = ctx.name(NameKind::CodeDeployApplication, CICD, "app");
     let image = ctx.projects().iter().any(|p| p.purpose == "image");
-    // Stage rollback is not available to pipelines in PARALLEL mode.
+    // Stage rollback is not available to pipelines in PARALLEL mode. With CodeDeploy's own
+    // automatic rollback on, a stage rollback would race it for the deployment group (and
+    // redeploy while the alarm that stopped the release still fires), so CodeDeploy's wins.
     let rollback = config.pipeline.rollback_on_failure
+        && !config.deploy.auto_rollback
         && config.pipeline.execution_mode != ExecutionMode::Parallel;
     for env in &config.environments {
         if env.approval {

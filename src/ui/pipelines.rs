@@ -52,7 +52,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     let offset = scroll_offset(selected, height);
     for (i, p) in list.iter().enumerate().skip(offset).take(height) {
         let mut spans = Vec::with_capacity(p.stages.len() * 2 + 6);
-        let prod = state.is_production(&p.name);
+        let prod = state.pipeline_is_production(p);
         spans.push(Span::raw(fit(
             &format!(" {}", p.name),
             name_w - if prod { 6 } else { 0 },

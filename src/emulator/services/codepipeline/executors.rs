@@ -369,11 +369,25 @@ fn start_deploy(ctx: &Ctx<'_>, e: &Execution, run: &mut ActionRun) {
         );
         return;
     };
+    let description = format!(
+        "Deployment by CodePipeline {} (execution {})",
+        e.pipeline, e.id
+    );
+    create_deployment(ctx, run, &input, description);
+}
+
+/// [CHOICE] How long a deploy action waits for its group's active deployment (typically
+/// CodeDeploy's own automatic rollback, racing the stage's `onFailure` rollback) before failing
+/// with DeploymentLimitExceededException, in emulated seconds.
+const GROUP_BUSY_WAIT: f64 = 3600.0;
+
+fn create_deployment(ctx: &Ctx<'_>, run: &mut ActionRun, input: &ArtifactLoc, description: String) {
+    let now = ctx.clock.now();
     let req = json!({
         "applicationName": run.resolved.get("ApplicationName").cloned().unwrap_or_default(),
         "deploymentGroupName": run.resolved.get("DeploymentGroupName").cloned().unwrap_or_default(),
         "revision": { "revisionType": "S3", "s3Location": { "bucket": input.bucket, "key": input.key, "bundleType": "zip" } },
-        "description": format!("Deployment by CodePipeline {} (execution {})", e.pipeline, e.id),
+        "description": description,
     });
     match ctx.call(ServiceId::CodeDeploy, "CreateDeployment", &req) {
         Ok(out) => {
@@ -387,6 +401,16 @@ fn start_deploy(ctx: &Ctx<'_>, e: &Execution, run: &mut ActionRun) {
                 ctx.region, id
             ));
             run.external_id = Some(id);
+            run.summary = None;
+        }
+        Err(err)
+            if err.code == "DeploymentLimitExceededException"
+                && now - run.start < GROUP_BUSY_WAIT =>
+        {
+            run.summary = Some(format!(
+                "Waiting for the group's active deployment: {}",
+                err.message
+            ));
         }
         Err(err) => fail(
             run,
@@ -490,7 +514,14 @@ fn poll_build(ctx: &Ctx<'_>, run: &mut ActionRun) -> Result<bool, ServiceError> 
 fn poll_deploy(ctx: &Ctx<'_>, run: &mut ActionRun) -> Result<bool, ServiceError> {
     let now = ctx.clock.now();
     let Some(id) = run.external_id.clone() else {
-        return Ok(false);
+        // The group was busy when the action started: try again.
+        let Some(input) = run.inputs.first().cloned() else {
+            return Ok(false);
+        };
+        let before = (run.status.clone(), run.summary.clone());
+        let description = format!("Deployment by CodePipeline (action execution {})", run.id);
+        create_deployment(ctx, run, &input, description);
+        return Ok(run.external_id.is_some() || (run.status.clone(), run.summary.clone()) != before);
     };
     let out = match ctx.call(
         ServiceId::CodeDeploy,
