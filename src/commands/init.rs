@@ -53,6 +53,15 @@ pub fn run(loaded: &Loaded, args: &InitArgs, state_dir: &Path) -> color_eyre::Re
         Err(code) => return Ok(code),
     };
     if args.no_tui || !std::io::stdout().is_terminal() {
+        if session.emulator().is_some() {
+            // The embedded emulator runs the pipeline only while a pipetui process runs; the
+            // next one resolves what this one leaves running as interrupted.
+            println!(
+                "The pipeline's first release started on the embedded emulator; it runs while pipetui runs.\n\
+                 Watch it with `pipetui` (the console); an action this process left running shows as\n\
+                 interrupted by the restart there, and `r` retries it."
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     // The console runs its own event loop, outside this command's runtime.
