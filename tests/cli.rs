@@ -166,7 +166,9 @@ fn status_and_destroy_work_on_a_fresh_emulator() {
         .arg(example())
         .assert()
         .success()
-        .stdout(predicate::str::contains("does not exist; nothing to delete"));
+        .stdout(predicate::str::contains(
+            "does not exist; nothing to delete",
+        ));
 }
 
 #[test]
