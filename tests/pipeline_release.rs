@@ -399,8 +399,20 @@ async fn a_stage_rollback_waits_for_codedeploys_own_rollback() {
             );
         }
     }
-    r.env.c.update_pipeline().pipeline(decl).send().await.unwrap();
-    r.env.c.start_pipeline_execution().name("web").send().await.unwrap();
+    r.env
+        .c
+        .update_pipeline()
+        .pipeline(decl)
+        .send()
+        .await
+        .unwrap();
+    r.env
+        .c
+        .start_pipeline_execution()
+        .name("web")
+        .send()
+        .await
+        .unwrap();
     r.drive().await;
     r.env.decide("Approval", true).await;
     assert_eq!(r.drive().await, "Succeeded");
