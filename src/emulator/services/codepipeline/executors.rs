@@ -337,18 +337,12 @@ fn start_build(ctx: &Ctx<'_>, e: &Execution, run: &mut ActionRun) {
         req["sourceVersion"] = json!(c);
     }
     match ctx.call(ServiceId::CodeBuild, "StartBuild", &req) {
-        Ok(out) => {
-            let id = out
-                .pointer("/build/id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            run.external_url = Some(format!(
-                "https://console.aws.amazon.com/codebuild/home?region={}#/builds/{}/view/new",
-                ctx.region, id
-            ));
-            run.external_id = Some(id);
-        }
+        Ok(out) => started(run, &out, "/build/id", |id| {
+            format!(
+                "https://console.aws.amazon.com/codebuild/home?region={}#/builds/{id}/view/new",
+                ctx.region
+            )
+        }),
         Err(err) => fail(
             run,
             now,
@@ -391,16 +385,12 @@ fn create_deployment(ctx: &Ctx<'_>, run: &mut ActionRun, input: &ArtifactLoc, de
     });
     match ctx.call(ServiceId::CodeDeploy, "CreateDeployment", &req) {
         Ok(out) => {
-            let id = out
-                .get("deploymentId")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            run.external_url = Some(format!(
-                "https://console.aws.amazon.com/codedeploy/home?region={}#/deployments/{}",
-                ctx.region, id
-            ));
-            run.external_id = Some(id);
+            started(run, &out, "/deploymentId", |id| {
+                format!(
+                    "https://console.aws.amazon.com/codedeploy/home?region={}#/deployments/{id}",
+                    ctx.region
+                )
+            });
             run.summary = None;
         }
         Err(err)
@@ -419,6 +409,18 @@ fn create_deployment(ctx: &Ctx<'_>, run: &mut ActionRun, input: &ArtifactLoc, de
             format!("{}: {}", err.code, err.message),
         ),
     }
+}
+
+/// Records the build or deployment an action started: its id (at `pointer` in the answer) and
+/// its console link.
+fn started(run: &mut ActionRun, out: &Value, pointer: &str, url: impl Fn(&str) -> String) {
+    let id = out
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    run.external_url = Some(url(&id));
+    run.external_id = Some(id);
 }
 
 /// Moves an in-progress action on; whether it changed.
