@@ -68,7 +68,7 @@ fn read_only_offers_no_operations() {
     }
     let mut term = Term::spawn(cmd);
     let screen = term.wait_until("the approval to wait", |s| {
-        pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
+        pipeline_row(s).is_some_and(|r| r.contains("▶Approv"))
     });
     assert!(screen.contains("READ-ONLY"), "a read-only badge:\n{screen}");
     let bar = screen.lines().last().unwrap_or_default().to_lowercase();
@@ -96,7 +96,7 @@ fn read_only_offers_no_operations() {
     assert!(screen.contains("READ-ONLY"), "{screen}");
     term.keys("\x1b");
     term.wait_until("the list with the approval still waiting", |s| {
-        pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
+        pipeline_row(s).is_some_and(|r| r.contains("▶Approv"))
     });
     term.keys("q");
     term.wait_exit();
@@ -192,7 +192,7 @@ fn init_watch_approve_from_the_keyboard_and_production_succeeds() {
     let mut term = Term::spawn(base_command(state.path(), &["init", "--yes"]));
     // Build, test and staging pass on their own; then the approval waits.
     term.wait_until("the approval to wait", |s| {
-        pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
+        pipeline_row(s).is_some_and(|r| r.contains("▶Approv"))
     });
     term.keys("\r");
     wait_for_waiting_approval(&mut term);
@@ -298,7 +298,7 @@ fn reject_then_retry_the_stage_then_approve() {
     let state = tempfile::tempdir().unwrap();
     let mut term = Term::spawn(base_command(state.path(), &["init", "--yes"]));
     term.wait_until("the approval to wait", |s| {
-        pipeline_row(s).is_some_and(|r| r.contains("▶Approva"))
+        pipeline_row(s).is_some_and(|r| r.contains("▶Approv"))
     });
     term.keys("\r");
     wait_for_waiting_approval(&mut term);

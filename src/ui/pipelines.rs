@@ -18,7 +18,21 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let list = rows::pipelines(state);
     let w = area.width as usize;
-    let name_w = (w / 4).clamp(12, 40);
+    // A quarter of the width, widened (up to a third) so names and PROD badges fit whole.
+    let needed = list
+        .iter()
+        .map(|p| {
+            p.name.chars().count()
+                + 2
+                + if state.pipeline_is_production(p) {
+                    6
+                } else {
+                    0
+                }
+        })
+        .max()
+        .unwrap_or(0);
+    let name_w = (w / 4).max(needed.min(w / 3)).clamp(12, 40);
     let tail_w = 12 + 9 + 4 + 4;
     let stages_w = w.saturating_sub(name_w + tail_w + 1);
     line_at(
