@@ -373,11 +373,10 @@ impl State {
     /// environment name found in it between separators (`Deploy-prod-eu` is `prod-eu`, not
     /// `prod`; `Deploy-preprod` is not `prod`).
     pub fn environment_of(&self, name: &str) -> Option<&str> {
-        let lower = name.to_ascii_lowercase();
         self.settings
             .environments
             .iter()
-            .filter(|env| names_env(&lower, &env.to_ascii_lowercase()))
+            .filter(|env| names_env(name, env))
             .max_by_key(|env| env.len())
             .map(String::as_str)
     }
@@ -399,13 +398,18 @@ impl State {
     }
 }
 
-/// `env` occurs in `name` bounded by the ends or by separators (both lower-case).
+/// `env` occurs in `name` (ASCII case ignored) bounded by the ends or by separators.
+/// Byte-wise and allocation-free: it runs for every row of every frame.
 fn names_env(name: &str, env: &str) -> bool {
-    if env.is_empty() {
+    let (name, env) = (name.as_bytes(), env.as_bytes());
+    if env.is_empty() || env.len() > name.len() {
         return false;
     }
-    let sep = |c: Option<char>| c.is_none_or(|c| matches!(c, '-' | '_' | '.' | ' ' | '/' | ':'));
-    name.match_indices(env).any(|(i, _)| {
-        sep(name[..i].chars().next_back()) && sep(name[i + env.len()..].chars().next())
+    let sep =
+        |c: Option<&u8>| c.is_none_or(|c| matches!(c, b'-' | b'_' | b'.' | b' ' | b'/' | b':'));
+    (0..=name.len() - env.len()).any(|i| {
+        name[i..i + env.len()].eq_ignore_ascii_case(env)
+            && sep(i.checked_sub(1).and_then(|j| name.get(j)))
+            && sep(name.get(i + env.len()))
     })
 }

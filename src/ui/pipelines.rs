@@ -18,18 +18,16 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     };
     let list = rows::pipelines(state);
     let w = area.width as usize;
-    // A quarter of the width, widened (up to a third) so names and PROD badges fit whole.
+    // A quarter of the width, widened (up to a third) so names and PROD badges fit whole; room
+    // for a badge on every row when any environment is production keeps the column steady.
+    let badge = if state.settings.production.is_empty() {
+        0
+    } else {
+        6
+    };
     let needed = list
         .iter()
-        .map(|p| {
-            p.name.chars().count()
-                + 2
-                + if state.pipeline_is_production(p) {
-                    6
-                } else {
-                    0
-                }
-        })
+        .map(|p| p.name.chars().count() + 2 + badge)
         .max()
         .unwrap_or(0);
     let name_w = (w / 4).max(needed.min(w / 3)).clamp(12, 40);
