@@ -141,12 +141,17 @@ impl Term {
         status
     }
 
-    /// The terminal is back to normal: main screen, cursor visible.
+    /// The terminal is back to normal: main screen, cursor visible, no mouse capture.
     pub fn assert_restored(&self) {
         let parser = self.parser.lock().unwrap();
         let screen = parser.screen();
         assert!(!screen.alternate_screen(), "still on the alternate screen");
         assert!(!screen.hide_cursor(), "the cursor is still hidden");
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture is still on"
+        );
     }
 }
 
