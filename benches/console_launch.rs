@@ -250,6 +250,12 @@ fn run(dir: &Path, config: &Path, idle: Duration) -> Run {
     };
     // Let the launch's own follow-up frames land before the idle window opens.
     std::thread::sleep(Duration::from_secs(2));
+    let screen = parser.lock().unwrap().screen().contents();
+    let finished = screen
+        .lines()
+        .filter(|l| l.contains("bench-pipeline-") && l.contains("Succeeded"))
+        .count();
+    assert_eq!(finished, PIPELINES, "every release finished:\n{screen}");
     let (bytes0, cpu0) = (bytes.load(Ordering::Relaxed), cpu_time(pid));
     std::thread::sleep(idle);
     let (bytes1, cpu1) = (bytes.load(Ordering::Relaxed), cpu_time(pid));
