@@ -35,7 +35,7 @@ struct Release {
     env: Env,
     cb: aws_sdk_codebuild::Client,
     cd: aws_sdk_codedeploy::Client,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 fn artifact_in(mut a: ActionDeclaration, input: &str) -> ActionDeclaration {
@@ -113,11 +113,22 @@ async fn group(cd: &aws_sdk_codedeploy::Client, name: &str, alarm: bool) {
 /// The emulator (2 hosts per group), the build projects, the deployment groups, the alarm that
 /// watches production's error rate, and the release pipeline "web".
 async fn setup() -> Release {
-    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = EngineSettings::new(dir.path().to_path_buf());
+    let emu = Emulator::in_memory_with(Clock::manual(START), settings(dir.path())).unwrap();
+    let mut r = setup_on(emu).await;
+    r._dir = Some(dir);
+    r
+}
+
+fn settings(dir: &std::path::Path) -> EngineSettings {
+    let mut settings = EngineSettings::new(dir.to_path_buf());
     settings.hosts_per_group = 2;
-    let emu = Emulator::in_memory_with(Clock::manual(START), settings).unwrap();
+    settings
+}
+
+/// [`setup`] on a given emulator (one whose store is a directory the test keeps, to reopen it).
+async fn setup_on(emu: std::sync::Arc<Emulator>) -> Release {
+    use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic};
     let conf = common::sdk_config(&emu);
     let cb = aws_sdk_codebuild::Client::new(&conf);
     let cd = aws_sdk_codedeploy::Client::new(&conf);
@@ -164,7 +175,7 @@ async fn setup() -> Release {
         env,
         cb,
         cd,
-        _dir: dir,
+        _dir: None,
     }
 }
 
@@ -446,4 +457,72 @@ async fn a_stage_rollback_waits_for_codedeploys_own_rollback() {
         redeployed.revision().unwrap().s3_location().unwrap().key(),
         good.revision().unwrap().s3_location().unwrap().key()
     );
+}
+
+/// The emulator stops while the pipeline's build really runs: the next start fails the build and
+/// the pipeline's Build action with a reason that says so, and a retry finishes the release.
+#[tokio::test]
+async fn a_restart_mid_build_fails_the_build_action_visibly_and_a_retry_finishes() {
+    use pipetui::emulator::services::codepipeline::RESTARTED;
+    let dir = tempfile::tempdir().unwrap();
+    let open =
+        || Emulator::open_with(dir.path(), Clock::manual(START), settings(dir.path())).unwrap();
+    let r = setup_on(open()).await;
+    r.drive().await;
+    r.env.decide("Approval", false).await;
+
+    // A slower build: the test stops the emulator while `sleep` runs.
+    let repo = r.env.repo();
+    let spec = std::fs::read_to_string(repo.join("buildspec.yml")).unwrap();
+    let slow = spec.replace(
+        "      - mkdir -p dist/scripts",
+        "      - sleep 5\n      - mkdir -p dist/scripts",
+    );
+    assert_ne!(slow, spec);
+    std::fs::write(repo.join("buildspec.yml"), slow).unwrap();
+    r.env.commit("Build a little slower");
+    let mut running = None;
+    for _ in 0..200 {
+        r.env.emu.tick();
+        let a = r.env.action("web", "Build", "Build").await;
+        if a.status().unwrap().as_str() == "InProgress" && a.external_execution_id().is_some() {
+            running = Some(r.env.executions("web").await[0].0.clone());
+            break;
+        }
+        r.env.emu.clock.advance(1.0);
+    }
+    let id = running.expect("the new build started");
+    drop(r);
+
+    let r = setup_clients(open());
+    let a = r.env.action("web", "Build", "Build").await;
+    assert_eq!(a.status().unwrap().as_str(), "Failed");
+    assert_eq!(a.error_details().unwrap().message(), Some(RESTARTED));
+    let build_id = a.external_execution_id().unwrap();
+    let got = r.cb.batch_get_builds().ids(build_id).send().await.unwrap();
+    assert_eq!(got.builds()[0].build_status().unwrap().as_str(), "FAILED");
+    let e = r.env.execution(&id).await;
+    assert_eq!(e.status().unwrap().as_str(), "Failed");
+
+    r.env
+        .retry("Build", &id, Retry::FailedActions)
+        .await
+        .unwrap();
+    r.drive().await;
+    r.env.decide("Approval", true).await;
+    assert_eq!(r.drive().await, "Succeeded");
+}
+
+/// Clients for an emulator whose resources already exist.
+fn setup_clients(emu: std::sync::Arc<Emulator>) -> Release {
+    let conf = common::sdk_config(&emu);
+    Release {
+        cb: aws_sdk_codebuild::Client::new(&conf),
+        cd: aws_sdk_codedeploy::Client::new(&conf),
+        env: Env {
+            c: Client::new(&conf),
+            emu,
+        },
+        _dir: None,
+    }
 }

@@ -535,6 +535,16 @@ pub fn recover(ctx: &Ctx<'_>) -> Result<(), ServiceError> {
             .get(s)
             .map(|st| st.current.values().copied().collect())
             .unwrap_or_default();
+        // A manual approval has nothing running behind it: it keeps waiting, token and
+        // deadline intact, unless something else in its stage was interrupted and fails it.
+        let interrupted = current.iter().any(|&k| {
+            e.actions
+                .get(k)
+                .is_some_and(|r| r.in_progress() && r.category() != "Approval")
+        });
+        if !interrupted {
+            continue;
+        }
         let mut hit = false;
         for k in current {
             if let Some(run) = e.actions.get_mut(k)
