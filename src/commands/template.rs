@@ -49,8 +49,17 @@ fn write_dir(
 ) -> color_eyre::Result<ExitCode> {
     std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
     let mut files = vec![("stack.json".to_string(), stack_json.to_string())];
-    for account in stack::target_accounts(&loaded.config) {
-        let t = match stack::render_account(&loaded.config, &account) {
+    // Each extra template: its file name and how it renders.
+    let accounts = stack::target_accounts(&loaded.config).into_iter().map(|a| {
+        let t = stack::render_account(&loaded.config, &a);
+        (format!("deploy-account-{a}.json"), t)
+    });
+    let regions = stack::other_regions(&loaded.config).into_iter().map(|r| {
+        let t = stack::render_region(&loaded.config, &r);
+        (format!("region-{r}.json"), t)
+    });
+    for (name, rendered) in accounts.chain(regions) {
+        let t = match rendered {
             Ok(t) => t,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -59,19 +68,7 @@ fn write_dir(
         };
         let mut json = t.to_json_pretty();
         json.push('\n');
-        files.push((format!("deploy-account-{account}.json"), json));
-    }
-    for region in stack::other_regions(&loaded.config) {
-        let t = match stack::render_region(&loaded.config, &region) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-        };
-        let mut json = t.to_json_pretty();
-        json.push('\n');
-        files.push((format!("region-{region}.json"), json));
+        files.push((name, json));
     }
     for (name, json) in &files {
         let path = dir.join(name);

@@ -68,3 +68,15 @@ pub fn short(id: &str, n: usize) -> &str {
         None => id,
     }
 }
+
+/// A revision on one line: the short commit id and the first line of its message.
+pub fn revision_line(r: &crate::model::Revision) -> String {
+    let summary = r
+        .summary
+        .as_deref()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("");
+    format!("{} {summary}", short(&r.id, 7))
+}

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::fit;
 use super::theme::Theme;
-use crate::console::format::{duration, short, timestamp};
+use crate::console::format::{duration, revision_line, short, timestamp};
 use crate::console::ops::APPROVAL_TTL_SECONDS;
 use crate::console::palette;
 use crate::console::state::{ApprovalDialog, Overlay, State};
@@ -180,18 +180,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
         } => {
             let mut lines = vec![Line::raw(format!("Roll back {pipeline} / {stage} to:"))];
             for (i, e) in candidates.iter().enumerate().take(10) {
-                let rev = e.source_revisions.first().map_or(String::new(), |r| {
-                    format!(
-                        "{} {}",
-                        short(&r.id, 7),
-                        r.summary
-                            .as_deref()
-                            .unwrap_or("")
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                    )
-                });
+                let rev = e
+                    .source_revisions
+                    .first()
+                    .map_or(String::new(), revision_line);
                 let label = if i == 0 { " (last good)" } else { "" };
                 let text = format!(
                     "  {} {} {rev}{label}",

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::theme::Theme;
 use super::{fit, line_at, placeholder, row_style, scroll_offset};
-use crate::console::format::{duration, short, timestamp};
+use crate::console::format::{duration, revision_line, short, timestamp};
 use crate::console::rows;
 use crate::console::state::{State, View};
 
@@ -50,18 +50,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
             (Some(s), Some(u)) => duration(u - s),
             _ => "-".into(),
         };
-        let rev = e.source_revisions.first().map_or(String::new(), |r| {
-            format!(
-                "{} {}",
-                short(&r.id, 7),
-                r.summary
-                    .as_deref()
-                    .unwrap_or("")
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-            )
-        });
+        let rev = e
+            .source_revisions
+            .first()
+            .map_or(String::new(), revision_line);
         let mut trigger = e.trigger_type.clone().unwrap_or_default();
         if e.execution_type.as_deref() == Some("ROLLBACK") {
             trigger = format!("ROLLBACK {trigger}");

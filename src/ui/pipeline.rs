@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::theme::Theme;
 use super::{fit, line_at, placeholder, row_style, scroll_offset};
-use crate::console::format::{ago, duration, short};
+use crate::console::format::{ago, duration, revision_line};
 use crate::console::rows::{self, StageRow};
 use crate::console::state::{State, View};
 
@@ -69,18 +69,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
                     spans.push(Span::styled(" PROD ", theme.production()));
                 }
                 spans.push(Span::styled(fit(status.label(), 12), theme.status(&status)));
-                let rev = s.revision.as_ref().map_or(String::new(), |r| {
-                    format!(
-                        "{} {}",
-                        short(&r.id, 7),
-                        r.summary
-                            .as_deref()
-                            .unwrap_or("")
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                    )
-                });
+                let rev = s.revision.as_ref().map_or(String::new(), revision_line);
                 let note = if s.inbound_transition.enabled {
                     rev
                 } else {
