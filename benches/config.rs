@@ -21,7 +21,7 @@ fn load_example(c: &mut Criterion) {
         })
     });
     let bad = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/invalid_configs/name_bucket_too_long.toml");
+        .join("tests/app/invalid_configs/name_bucket_too_long.toml");
     c.bench_function("config/report_problems", |b| {
         b.iter(|| {
             black_box(

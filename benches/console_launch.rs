@@ -18,7 +18,7 @@ use aws_sdk_codepipeline::types::{
     StageDeclaration,
 };
 use pipetui::aws::{ConnectionSettings, Endpoint, embedded_sdk_config};
-use pipetui::emulator::{Clock, Emulator};
+use pipetui_emulator::{Clock, Emulator};
 use portable_pty::{CommandBuilder, PtySize, native_pty_system};
 
 const PIPELINES: usize = 50;

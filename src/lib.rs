@@ -5,6 +5,8 @@
 //! - `stack`: config → CloudFormation template (pure, no I/O)
 //! - `aws`: the only place that names `aws_sdk_*` types: clients, typed errors
 //! - `logging`, `paths`: the log file and the state dir
+//!
+//! The embedded AWS-compatible emulator is its own crate, `pipetui-emulator`.
 
 pub mod audit;
 pub mod aws;
@@ -12,7 +14,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod console;
-pub mod emulator;
 pub mod logging;
 pub mod model;
 pub mod paths;

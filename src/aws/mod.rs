@@ -17,7 +17,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 pub use clients::{Clients, Target};
 pub use error::{AwsError, SdkResultExt, from_sdk};
-pub use session::{Session, engine_settings};
+pub use session::{Session, emulator_config};
 
 /// Where requests go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,7 +158,7 @@ impl ConnectionSettings {
 /// The `SdkConfig` for the embedded emulator: requests go to it in process, no socket, with
 /// static credentials (the emulator does not check signatures).
 pub fn embedded_sdk_config(
-    emulator: std::sync::Arc<crate::emulator::Emulator>,
+    emulator: std::sync::Arc<pipetui_emulator::Emulator>,
     settings: &ConnectionSettings,
 ) -> SdkConfig {
     let region = settings
@@ -176,7 +176,7 @@ pub fn embedded_sdk_config(
             None,
             "pipetui-embedded",
         )))
-        .http_client(crate::emulator::InProcessClient::new(emulator))
+        .http_client(pipetui_emulator::InProcessClient::new(emulator))
         .retry_config(settings.retry_config())
         .timeout_config(settings.timeout_config())
         .build()

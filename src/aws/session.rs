@@ -6,21 +6,21 @@ use std::sync::Arc;
 
 use super::{AwsError, Clients, ConnectionSettings, Endpoint, Target, embedded_sdk_config};
 use crate::config::Config;
-use crate::emulator::{Clock, Emulator, EngineHandle, EngineSettings};
+use pipetui_emulator::{Clock, Emulator, EmulatorConfig, EngineHandle};
 
-/// The engine's settings from the config: fleet size and the local repository playing the
-/// configured source (a relative `local_path` is taken from the working directory).
-pub fn engine_settings(config: &Config, state_dir: &Path) -> EngineSettings {
-    let mut settings = EngineSettings::new(state_dir.to_path_buf());
-    settings.hosts_per_group = config.emulator.hosts_per_group;
+/// pipetui's `[emulator]` and `[source]` mapped into the emulator's own config: its state in
+/// `state_dir`, the clock speed, the fleet size and the local repository playing the configured
+/// source (a relative `local_path` is taken from the working directory).
+pub fn emulator_config(config: &Config, state_dir: &Path) -> EmulatorConfig {
+    let mut emulator = EmulatorConfig::persistent(state_dir)
+        .with_clock(Clock::scaled(config.emulator.clock_speed))
+        .with_hosts_per_group(config.emulator.hosts_per_group);
     if let Some(path) = &config.source.local_path {
         let path = std::path::PathBuf::from(path);
         let path = std::path::absolute(&path).unwrap_or(path);
-        settings
-            .sources
-            .insert(config.source.repository.clone(), path);
+        emulator = emulator.with_source(config.source.repository.clone(), path);
     }
-    settings
+    emulator
 }
 
 pub struct Session {
@@ -50,14 +50,12 @@ impl Session {
                 _engine: None,
             });
         }
-        let clock = Clock::scaled(config.emulator.clock_speed);
-        let emulator = Emulator::open_with(state_dir, clock, engine_settings(config, state_dir))
-            .map_err(|e| {
-                AwsError::Other(format!(
-                    "cannot open the embedded emulator's store in {}: {e}",
-                    state_dir.display()
-                ))
-            })?;
+        let emulator = emulator_config(config, state_dir).build().map_err(|e| {
+            AwsError::Other(format!(
+                "cannot open the embedded emulator's store in {}: {e}",
+                state_dir.display()
+            ))
+        })?;
         Ok(Self::embedded(emulator, &settings))
     }
 

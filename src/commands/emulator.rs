@@ -1,11 +1,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::aws::engine_settings;
+use crate::aws::emulator_config;
 use crate::config::Loaded;
-use crate::emulator::faults::Fault;
-use crate::emulator::protocol::ServiceId;
-use crate::emulator::{Clock, Emulator, serve};
+use pipetui_emulator::{Fault, ServiceId, serve};
 
 /// `pipetui emulator serve`: the emulator on 127.0.0.1 until Ctrl-C.
 pub fn serve_command(
@@ -14,11 +12,9 @@ pub fn serve_command(
     port: Option<u16>,
 ) -> color_eyre::Result<ExitCode> {
     let port = port.unwrap_or(loaded.config.emulator.port);
-    let clock = Clock::scaled(loaded.config.emulator.clock_speed);
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let settings = engine_settings(&loaded.config, state_dir);
-        let emulator = match Emulator::open_with(state_dir, clock, settings) {
+        let emulator = match emulator_config(&loaded.config, state_dir).build() {
             Ok(e) => e,
             Err(e) => {
                 eprintln!(

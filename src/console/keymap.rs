@@ -8,7 +8,19 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::state::View;
 
 /// Everything a key can do. Names (for the config and help) come from [`Command::name`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
     Up,
     Down,
@@ -43,6 +55,7 @@ pub enum Command {
     SearchPrev,
     FirstError,
     Save,
+    #[strum(serialize = "logs")]
     ShowLogs,
 }
 
@@ -86,46 +99,11 @@ impl Command {
 
     /// The name used in `[console.keys.<view>]`.
     pub fn name(self) -> &'static str {
-        match self {
-            Command::Up => "up",
-            Command::Down => "down",
-            Command::PageUp => "page_up",
-            Command::PageDown => "page_down",
-            Command::Top => "top",
-            Command::Bottom => "bottom",
-            Command::Open => "open",
-            Command::Back => "back",
-            Command::Quit => "quit",
-            Command::Palette => "palette",
-            Command::Filter => "filter",
-            Command::Help => "help",
-            Command::Refresh => "refresh",
-            Command::Executions => "executions",
-            Command::Approve => "approve",
-            Command::Reject => "reject",
-            Command::RetryFailed => "retry_failed",
-            Command::RetryAll => "retry_all",
-            Command::Rollback => "rollback",
-            Command::Stop => "stop",
-            Command::Abandon => "abandon",
-            Command::Start => "start",
-            Command::ToggleTransition => "toggle_transition",
-            Command::StopDeployment => "stop_deployment",
-            Command::Follow => "follow",
-            Command::Wrap => "wrap",
-            Command::Window => "window",
-            Command::Pattern => "pattern",
-            Command::Search => "search",
-            Command::SearchNext => "search_next",
-            Command::SearchPrev => "search_prev",
-            Command::FirstError => "first_error",
-            Command::Save => "save",
-            Command::ShowLogs => "logs",
-        }
+        self.into()
     }
 
     pub fn parse(name: &str) -> Option<Command> {
-        Command::ALL.into_iter().find(|c| c.name() == name)
+        name.parse().ok()
     }
 
     pub fn description(self) -> &'static str {

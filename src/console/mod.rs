@@ -188,7 +188,7 @@ fn event_loop(
     state: &mut State,
     rx: &Receiver<Action>,
     worker: &worker::Worker,
-    emulator: Option<&crate::emulator::Emulator>,
+    emulator: Option<&pipetui_emulator::Emulator>,
 ) -> color_eyre::Result<()> {
     let mut last_tick = Instant::now() - TICK;
     // Test-only: `PIPETUI_TEST_PANIC=1` panics right after the first frame, so the PTY tests can

@@ -13,11 +13,24 @@ use super::logbuf::LogBuffer;
 use super::poll::Polls;
 
 /// The screens, in breadcrumb order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    strum::IntoStaticStr,
+    strum::EnumString,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum View {
     Pipelines,
     Pipeline,
     Executions,
+    #[strum(serialize = "action")]
     ActionDetail,
     Alarms,
     Logs,
@@ -39,20 +52,11 @@ impl View {
 
     /// The name used in breadcrumbs, the palette and `[console.keys.<view>]`.
     pub fn name(self) -> &'static str {
-        match self {
-            View::Pipelines => "pipelines",
-            View::Pipeline => "pipeline",
-            View::Executions => "executions",
-            View::ActionDetail => "action",
-            View::Alarms => "alarms",
-            View::Logs => "logs",
-            View::Stack => "stack",
-            View::Audit => "audit",
-        }
+        self.into()
     }
 
     pub fn parse(name: &str) -> Option<View> {
-        View::ALL.into_iter().find(|v| v.name() == name)
+        name.parse().ok()
     }
 }
 

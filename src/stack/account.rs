@@ -39,7 +39,7 @@ pub fn render_account(config: &Config, account: &str) -> Result<Template, NameEr
         config.project.service
     );
     ctx.template.parameters.insert(
-        "PipelineAccountId",
+        "PipelineAccountId".into(),
         Parameter {
             kind: "String".into(),
             description: "The account the pipeline stack runs in".into(),

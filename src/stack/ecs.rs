@@ -34,7 +34,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         return;
     }
     ctx.template.parameters.insert(
-        "BootstrapImage",
+        "BootstrapImage".into(),
         Parameter {
             kind: "String".into(),
             description: "Image the services start with, listening on deploy.ecs.container_port; \

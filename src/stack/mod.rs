@@ -194,7 +194,7 @@ impl<'a> Ctx<'a> {
         {
             props.insert("Tags".into(), self.tags(environment));
         }
-        self.template.resources.insert(logical_id, resource);
+        self.template.resources.insert(logical_id.into(), resource);
     }
 
     /// Adds a resource that exists only when `environment` deploys into this stack's account.

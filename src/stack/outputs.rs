@@ -9,7 +9,7 @@ use crate::config::NameKind;
 fn put(ctx: &mut Ctx<'_>, key: &str, description: &str, value: Value, condition: Option<String>) {
     let export = json!({ "Name": fns::sub(format!("${{AWS::StackName}}-{key}")) });
     ctx.template.outputs.insert(
-        key,
+        key.into(),
         Output {
             condition,
             description: description.into(),

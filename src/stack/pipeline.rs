@@ -62,7 +62,7 @@ fn source_stage(ctx: &mut Ctx<'_>) -> Value {
         SourceProvider::GitHub => {
             if s.connection_arn.is_none() {
                 ctx.template.parameters.insert(
-                    "SourceConnectionArn",
+                    "SourceConnectionArn".into(),
                     Parameter {
                         kind: "String".into(),
                         description: "ARN of the CodeStar connection to GitHub".into(),

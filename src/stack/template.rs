@@ -3,67 +3,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Value, json};
 
-/// A map that serialises in insertion order, so the template reads top-down like the pipeline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderedMap<V> {
-    entries: Vec<(String, V)>,
-}
-
-impl<V> Default for OrderedMap<V> {
-    fn default() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
-    }
-}
-
-impl<V> OrderedMap<V> {
-    /// Inserts or replaces; a replaced entry keeps its original position.
-    pub fn insert(&mut self, key: impl Into<String>, value: V) {
-        let key = key.into();
-        match self.entries.iter_mut().find(|(k, _)| *k == key) {
-            Some(slot) => slot.1 = value,
-            None => self.entries.push((key, value)),
-        }
-    }
-
-    pub fn get(&self, key: &str) -> Option<&V> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v)
-    }
-
-    pub fn contains_key(&self, key: &str) -> bool {
-        self.get(key).is_some()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
-        self.entries.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-}
-
-impl<V: Serialize> Serialize for OrderedMap<V> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.entries.len()))?;
-        for (k, v) in &self.entries {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
+/// A map that serialises in insertion order, so the template reads top-down like the pipeline;
+/// a replaced entry keeps its original position.
+pub type OrderedMap<V> = indexmap::IndexMap<String, V>;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Template {
