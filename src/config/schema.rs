@@ -181,6 +181,12 @@ pub struct Environment {
     pub retain_data: bool,
     /// The console marks this environment's stages, approvals and alarms as production.
     pub production: bool,
+    /// ACM certificate for the load balancer's HTTPS production listener (port 443; port 80
+    /// then only redirects to it).
+    pub certificate_arn: Option<String>,
+    /// Serve production traffic as plain HTTP on port 80 without a certificate: an explicit
+    /// choice, refused by default in production.
+    pub plain_http: bool,
 }
 
 impl Environment {
@@ -665,6 +671,7 @@ fn read_environments(t: &mut TableReader<'_>) -> Option<Vec<Environment>> {
         let account_id = non_empty(e.optional("account_id"));
         let region = non_empty(e.optional("region"));
         let production_by_name = name.as_deref().is_some_and(Environment::production_by_name);
+        let certificate_arn = non_empty(e.optional("certificate_arn"));
         let env = Environment {
             name: name.unwrap_or_default(),
             account_id: e.checked("account_id", account_id, account_format),
@@ -674,6 +681,8 @@ fn read_environments(t: &mut TableReader<'_>) -> Option<Vec<Environment>> {
             approval_message: non_empty(e.optional("approval_message")),
             retain_data: e.or("retain_data", false),
             production: e.or("production", production_by_name),
+            certificate_arn: e.checked("certificate_arn", certificate_arn, certificate_format),
+            plain_http: e.or("plain_http", false),
         };
         ok &= e.finish();
         out.push(env);
@@ -743,6 +752,26 @@ fn region_format(v: &String) -> Option<(String, &'static str)> {
         (
             format!("\"{v}\" is not an AWS region"),
             "for example us-east-1 or eu-west-2",
+        )
+    })
+}
+
+fn certificate_format(v: &String) -> Option<(String, &'static str)> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "acm"
+        && is_region(parts[3])
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5].strip_prefix("certificate/").is_some_and(|id| {
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        });
+    (!ok).then(|| {
+        (
+            format!("\"{v}\" is not an ACM certificate ARN"),
+            "arn:aws:acm:<region>:<account>:certificate/<id>, in the environment's region",
         )
     })
 }

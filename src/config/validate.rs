@@ -425,6 +425,31 @@ fn environments(config: &Config, c: &mut Checker<'_>) {
                 None,
             );
         }
+        let alb = matches!(config.deploy.target, DeployTarget::Ecs)
+            || (config.deploy.target == DeployTarget::Ec2
+                && config.deploy.load_balancer == LoadBalancer::Alb);
+        if alb && e.production && e.certificate_arn.is_none() && !e.plain_http {
+            c.at(
+                &format!("{base}.name"),
+                format!(
+                    "production environment \"{}\" would serve its load balancer's traffic as plain HTTP",
+                    e.name
+                ),
+                Some("set certificate_arn to an ACM certificate for HTTPS, or plain_http = true to accept HTTP".into()),
+            );
+        }
+        if !alb && (e.certificate_arn.is_some() || e.plain_http) {
+            let key = if e.certificate_arn.is_some() {
+                "certificate_arn"
+            } else {
+                "plain_http"
+            };
+            c.at(
+                &format!("{base}.{key}"),
+                format!("{key} applies to a load balancer, and this deployment has none"),
+                Some("remove it, or deploy behind load_balancer = \"alb\"".into()),
+            );
+        }
         if !e.approval && (e.review_url.is_some() || e.approval_message.is_some()) {
             c.at(
                 &format!("{base}.approval"),

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use super::access_logs::ARTIFACT_PREFIX;
 use super::kms::remote_account_roots;
 use super::{CICD, Ctx, Resource, fns, ids};
 use crate::config::NameKind;
@@ -30,6 +31,10 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 "RestrictPublicBuckets": true
             },
             "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
+            "LoggingConfiguration": {
+                "DestinationBucketName": fns::r#ref(ids::ACCESS_LOGS),
+                "LogFilePrefix": ARTIFACT_PREFIX
+            },
             "LifecycleConfiguration": { "Rules": [{
                 "Id": "expire-artifacts",
                 "Status": "Enabled",

@@ -22,7 +22,8 @@ pub fn render(ctx: &mut Ctx<'_>) {
         let encryption = if ctx.customer_kms() {
             json!({ "EncryptionType": "KMS", "KmsKey": ctx.key_arn() })
         } else {
-            json!({ "EncryptionType": "AES256" })
+            // KMS without a key: ECR's AWS managed key (aws/ecr), transparent to image pulls.
+            json!({ "EncryptionType": "KMS" })
         };
         let repo = Resource::new(
             "AWS::ECR::Repository",

@@ -52,18 +52,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
 fn environment(ctx: &mut Ctx<'_>, env: &Environment) {
     let e = &ctx.config.deploy.ecs;
     let (cluster, service) = ecs_names(ctx, env);
-    let mut logs = json!({
+    let logs = json!({
         "LogGroupName": ctx.name(NameKind::LogGroup, &env.name, "tasks"),
         "RetentionInDays": ctx.config.monitoring.log_retention_days,
     });
-    if ctx.customer_kms() {
-        logs["KmsKeyId"] = ctx.key_arn();
-    }
-    ctx.add_for(
-        &log_group_id(env),
-        env,
-        Resource::new("AWS::Logs::LogGroup", logs),
-    );
+    let group = ctx.log_group(logs);
+    ctx.add_for(&log_group_id(env), env, group);
     let mut s = vec![stmt(
         "WriteTaskLogs",
         &["logs:CreateLogStream", "logs:PutLogEvents"],

@@ -42,18 +42,12 @@ pub fn render(ctx: &mut Ctx<'_>) {
 }
 
 fn environment(ctx: &mut Ctx<'_>, env: &Environment) {
-    let mut logs = json!({
+    let logs = json!({
         "LogGroupName": ctx.name(NameKind::LogGroup, &env.name, "handler"),
         "RetentionInDays": ctx.config.monitoring.log_retention_days,
     });
-    if ctx.customer_kms() {
-        logs["KmsKeyId"] = ctx.key_arn();
-    }
-    ctx.add_for(
-        &log_group_id(env),
-        env,
-        Resource::new("AWS::Logs::LogGroup", logs),
-    );
+    let group = ctx.log_group(logs);
+    ctx.add_for(&log_group_id(env), env, group);
     let r = role(
         ctx,
         &env.name,
@@ -80,6 +74,19 @@ fn environment(ctx: &mut Ctx<'_>, env: &Environment) {
             "LoggingConfig": { "LogGroup": fns::r#ref(&log_group_id(env)), "LogFormat": "JSON" },
         }),
     );
+    let function = function
+        .checkov_skip(
+            "CKV_AWS_115",
+            "The application's own function, which releases replace: its reserved concurrency is a capacity decision of the application, not the pipeline's.",
+        )
+        .checkov_skip(
+            "CKV_AWS_116",
+            "Its callers invoke it synchronously through the alias; asynchronous failure handling belongs to the application.",
+        )
+        .checkov_skip(
+            "CKV_AWS_117",
+            "Whether the application's function needs VPC access depends on what it calls; [deploy.lambda] takes no VPC settings, so pipetui does not guess.",
+        );
     ctx.add_for(&function_id(env), env, function);
     let version_id = format!("{}DeployHandlerVersion", pascal(&env.name));
     let version = Resource::new(

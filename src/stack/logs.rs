@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{CICD, Ctx, Resource, ids};
+use super::{CICD, Ctx, ids};
 use crate::config::NameKind;
 
 pub fn render(ctx: &mut Ctx<'_>) {
@@ -24,13 +24,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
             "RetentionInDays".into(),
             json!(ctx.config.monitoring.log_retention_days),
         );
-        if ctx.customer_kms() {
-            props.insert("KmsKeyId".into(), ctx.key_arn());
-        }
-        ctx.add(
-            &id,
-            CICD,
-            Resource::new("AWS::Logs::LogGroup", Value::Object(props)),
-        );
+        let group = ctx.log_group(Value::Object(props));
+        ctx.add(&id, CICD, group);
     }
 }

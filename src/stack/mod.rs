@@ -4,6 +4,7 @@
 //! per-environment deployment groups, roles and alarms of environments in the same account.
 //! Every physical name comes from `Naming::name`; every taggable resource gets the standard tags.
 
+mod access_logs;
 mod account;
 mod artifacts;
 mod build;
@@ -70,6 +71,9 @@ pub const TAGGABLE: &[&str] = &[
 /// Logical ids shared between families.
 pub mod ids {
     pub const KEY: &str = "PipelineKey";
+    /// The topic's own key when `kms = "aws_managed"` (alias/aws/sns refuses alarms and rules).
+    pub const TOPIC_KEY: &str = "NotificationTopicKey";
+    pub const ACCESS_LOGS: &str = "AccessLogBucket";
     pub const BUCKET: &str = "ArtifactBucket";
     pub const TOPIC: &str = "NotificationTopic";
     pub const PIPELINE: &str = "Pipeline";
@@ -147,6 +151,31 @@ impl<'a> Ctx<'a> {
     /// The customer key's ARN (only meaningful when `customer_kms`).
     pub fn key_arn(&self) -> Value {
         fns::get_att(ids::KEY, "Arn")
+    }
+
+    /// A log group encrypted by the customer key, or with `kms = "aws_managed"` by CloudWatch
+    /// Logs' own encryption (log groups accept no AWS managed KMS key).
+    pub fn log_group(&self, mut properties: Value) -> Resource {
+        if self.customer_kms() {
+            properties["KmsKeyId"] = self.key_arn();
+            Resource::new("AWS::Logs::LogGroup", properties)
+        } else {
+            Resource::new("AWS::Logs::LogGroup", properties)
+                .checkov_skip(
+                    "CKV_AWS_158",
+                    "kms = \"aws_managed\": CloudWatch Logs encrypts log data at rest with its own keys; a KMS key on a log group must be a customer key (kms = \"customer\").",
+                )
+        }
+    }
+
+    /// The key that encrypts the notification topic: the customer key, or with
+    /// `kms = "aws_managed"` a key of the topic's own.
+    pub fn topic_key_arn(&self) -> Value {
+        if self.customer_kms() {
+            self.key_arn()
+        } else {
+            fns::get_att(ids::TOPIC_KEY, "Arn")
+        }
     }
 
     /// Pipeline-owned data outlives the stack when any environment asks to retain its data,
@@ -321,6 +350,7 @@ fn render_checked(config: &Config) -> (Template, Vec<NameError>) {
     if ctx.customer_kms() {
         kms::render(&mut ctx);
     }
+    access_logs::render(&mut ctx);
     artifacts::render(&mut ctx);
     data::render(&mut ctx);
     logs::render(&mut ctx);

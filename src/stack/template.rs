@@ -84,6 +84,10 @@ pub struct Resource {
         skip_serializing_if = "Option::is_none"
     )]
     pub update_replace_policy: Option<Policy>,
+    /// Template metadata; today only the reasons a reviewer gets for a deliberately skipped
+    /// checkov rule (`{"checkov": {"skip": [{"id", "comment"}]}}`).
+    #[serde(rename = "Metadata", skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Value>,
 }
 
 impl Resource {
@@ -96,7 +100,22 @@ impl Resource {
             properties,
             deletion_policy: Some(Policy::Delete),
             update_replace_policy: Some(Policy::Delete),
+            metadata: None,
         }
+    }
+
+    /// Records why a checkov rule does not apply to this resource, in the template itself, where
+    /// checkov and a reviewer read it.
+    pub fn checkov_skip(mut self, id: &str, reason: &str) -> Self {
+        let metadata = self.metadata.get_or_insert_with(|| json!({}));
+        let skips = &mut metadata["checkov"]["skip"];
+        if !skips.is_array() {
+            *skips = json!([]);
+        }
+        if let Some(list) = skips.as_array_mut() {
+            list.push(json!({ "id": id, "comment": reason }));
+        }
+        self
     }
 
     pub fn depends_on(mut self, logical_id: &str) -> Self {

@@ -558,14 +558,15 @@ fn rendered(path: &Path) -> String {
 /// Lambda + GitHub + secrets; EC2 + VPC + cross-account).
 const VARIANTS: &[&str] = &[
     "[project]\nservice = \"orders\"\n[deploy]\ntarget = \"ecs\"\nstrategy = \"canary\"\nload_balancer = \"alb\"\n\
-     [image]\nenabled = true\n[pipeline]\nexecution_mode = \"parallel\"\nhistory_table = true\n",
+     [image]\nenabled = true\n[pipeline]\nexecution_mode = \"parallel\"\nhistory_table = true\n\
+     [[environments]]\nname = \"staging\"\n[[environments]]\nname = \"production\"\napproval = true\nplain_http = true\n",
     "[project]\nservice = \"orders\"\ncompany = \"\"\nsuffix = \"pr42\"\n[source]\nprovider = \"github\"\n\
      repository = \"acme/orders\"\n[deploy]\ntarget = \"lambda\"\nstrategy = \"linear\"\n\
      [security]\nkms = \"aws_managed\"\n[secrets]\ndatabase_credentials = true\n",
     "[project]\nservice = \"orders\"\n[source]\nprovider = \"s3\"\nbucket = \"acme-sources\"\nobject_key = \"o.zip\"\n\
      [deploy]\nstrategy = \"blue_green\"\nload_balancer = \"alb\"\n[deploy.ec2]\nauto_scaling_group = \"orders-asg\"\n\
      [security.vpc]\nenabled = true\n[image]\nenabled = true\n\
-     [[environments]]\nname = \"staging\"\n[[environments]]\nname = \"production\"\naccount_id = \"210987654321\"\n",
+     [[environments]]\nname = \"staging\"\n[[environments]]\nname = \"production\"\naccount_id = \"210987654321\"\nplain_http = true\n",
 ];
 
 /// Values for the parameters pipetui's templates declare without defaults.

@@ -14,3 +14,4 @@ mod emulator_cloudformation;
 mod provision;
 mod stack_examples;
 mod template;
+mod template_security;

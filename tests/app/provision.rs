@@ -390,8 +390,8 @@ fn in_a_terminal_init_asks_then_draws_the_progress_view_and_the_outputs() {
     let text = t.main.lock().expect("main").clone();
     for expected in [
         "Creating stack acme-orders-cicd-stack",
-        "39/39",
-        "0 pending · 0 in progress · 39 complete",
+        "41/41",
+        "0 pending · 0 in progress · 41 complete",
         "CREATE_COMPLETE",
         "outputs:",
         "PipelineConsoleUrl",

@@ -51,6 +51,15 @@ enabled = true
 [pipeline]
 execution_mode = "parallel"
 history_table = true
+[[environments]]
+name = "staging"
+[[environments]]
+name = "production"
+approval = true
+review_url = "https://staging.orders.example.com"
+approval_message = "Check the staging smoke tests before releasing to production."
+retain_data = true
+plain_http = true
 "#,
     // Lambda linear from GitHub, AWS-managed keys, build secrets, generated credentials, extra tags.
     r#"
@@ -107,6 +116,7 @@ name = "production"
 account_id = "210987654321"
 approval = true
 retain_data = true
+plain_http = true
 "#,
     // Rolling at 75% with a manual trigger, no notifications and no failure alarms.
     r#"
@@ -278,14 +288,19 @@ fn check_encryption(t: &Template, c: &Config) {
     }
     let topics = of_type(t, "AWS::SNS::Topic");
     assert!(!topics.is_empty());
-    // With kms = "aws_managed" the topic has no SSE: alias/aws/sns refuses EventBridge and
-    // CloudWatch, which must publish to it (the one documented exception).
+    // Every topic is encrypted: by the customer key, or with kms = "aws_managed" by a key of its
+    // own (alias/aws/sns refuses EventBridge and CloudWatch, which must publish to it).
     let customer = c.security.kms == pipetui::config::KmsMode::Customer;
+    let key = if customer {
+        "PipelineKey"
+    } else {
+        "NotificationTopicKey"
+    };
     for (id, topic) in topics {
         assert_eq!(
-            !topic["Properties"]["KmsMasterKeyId"].is_null(),
-            customer,
-            "{id}: encrypted exactly when there is a customer key"
+            topic["Properties"]["KmsMasterKeyId"],
+            serde_json::json!({ "Fn::GetAtt": [key, "Arn"] }),
+            "{id}: encrypted by {key}"
         );
     }
     for (id, r) in of_type(t, "AWS::Logs::LogGroup") {

@@ -79,7 +79,13 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let pipeline = pipeline_role(ctx);
     ctx.add(ids::PIPELINE_ROLE, CICD, pipeline);
     if !ctx.projects().is_empty() {
-        let codebuild = codebuild_role(ctx);
+        let mut codebuild = codebuild_role(ctx);
+        if ctx.config.security.vpc.enabled {
+            codebuild = codebuild.checkov_skip(
+                "CKV_AWS_111",
+                "CodeBuild's documented VPC permissions: ec2:CreateNetworkInterface, DeleteNetworkInterface and the Describe actions accept no resource narrower than \"*\"; attaching (CreateNetworkInterfacePermission) is limited to CodeBuild and this account's interfaces.",
+            );
+        }
         ctx.add(ids::CODEBUILD_ROLE, CICD, codebuild);
     }
     if ctx.config.notifications.lambda_notifier {
@@ -95,13 +101,11 @@ pub fn render(ctx: &mut Ctx<'_>) {
                 vec![fns::r#ref(ids::TOPIC)],
             ),
         ];
-        if ctx.customer_kms() {
-            s.push(stmt(
-                "EncryptForTopic",
-                &["kms:GenerateDataKey*", "kms:Decrypt"],
-                vec![ctx.key_arn()],
-            ));
-        }
+        s.push(stmt(
+            "EncryptForTopic",
+            &["kms:GenerateDataKey*", "kms:Decrypt"],
+            vec![ctx.topic_key_arn()],
+        ));
         let r = role(ctx, CICD, "notifier-role", json!("lambda.amazonaws.com"), s);
         ctx.add(ids::NOTIFIER_ROLE, CICD, r);
     }
@@ -259,6 +263,14 @@ fn pipeline_role(ctx: &Ctx<'_>) -> Resource {
             &["sns:Publish"],
             vec![fns::r#ref(ids::TOPIC)],
         ));
+        if !ctx.customer_kms() {
+            // The customer key is already granted for the artifacts; the topic's own key is not.
+            s.push(stmt(
+                "EncryptForTopic",
+                &["kms:GenerateDataKey*", "kms:Decrypt"],
+                vec![ctx.topic_key_arn()],
+            ));
+        }
     }
     let remote: Vec<Value> = c
         .environments
