@@ -22,6 +22,9 @@ const FORM: (&str, &str) = (
     "application/x-www-form-urlencoded; charset=utf-8",
 );
 
+/// Request headers, and the status and error code they must be refused with.
+type Case<'a> = (Vec<(&'a str, &'a str)>, u16, &'a str);
+
 /// An SDK configuration that reaches `addr` over TCP, one attempt per call.
 async fn sdk_over_tcp(addr: SocketAddr) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -129,8 +132,8 @@ async fn requests_that_do_not_look_like_an_aws_clients_are_refused() {
     let target = ("X-Amz-Target", "CodeBuild_20161006.CreateProject");
     let json11 = ("Content-Type", "application/x-amz-json-1.1");
     let [auth, date] = SIGNED;
-    // (headers, expected status, expected code)
-    let cases: Vec<(Vec<(&str, &str)>, u16, &str)> = vec![
+    let other_port = format!("127.0.0.1:{}", addr.port().wrapping_add(1));
+    let cases: Vec<Case<'_>> = vec![
         // A page's simple request: no signature, a content type a page may send.
         (
             vec![target, ("Content-Type", "text/plain")],
@@ -188,31 +191,35 @@ async fn requests_that_do_not_look_like_an_aws_clients_are_refused() {
             403,
             "AccessDeniedException",
         ),
+        (
+            vec![target, json11, auth, date, ("Host", other_port.as_str())],
+            403,
+            "AccessDeniedException",
+        ),
     ];
-    let other_port = format!("127.0.0.1:{}", addr.port().wrapping_add(1));
-    let answers = {
-        let cases = cases.clone();
-        let body = body.clone();
-        let other_port = other_port.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut out: Vec<_> = cases
-                .iter()
-                .map(|(h, _, _)| raw_unsigned(addr, "/", h, &body))
-                .collect();
-            let rebound = [target, json11, auth, date, ("Host", other_port.as_str())];
-            out.push(raw_unsigned(addr, "/", &rebound, &body));
-            out
-        })
-        .await
-        .expect("join")
-    };
-    let expected = cases
+    let requests: Vec<Vec<(String, String)>> = cases
         .iter()
-        .map(|(_, s, c)| (*s, *c))
-        .chain([(403, "AccessDeniedException")]);
-    for ((status, head, body), (want_status, want_code)) in answers.iter().zip(expected) {
-        assert_eq!(*status, want_status, "{head}");
-        assert_eq!(error_code(body), want_code, "{head}");
+        .map(|(h, _, _)| {
+            h.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect();
+    let answers = tokio::task::spawn_blocking(move || {
+        requests
+            .iter()
+            .map(|h| {
+                let h: Vec<(&str, &str)> =
+                    h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                raw_unsigned(addr, "/", &h, &body)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("join");
+    for ((status, head, body), (_, want_status, want_code)) in answers.iter().zip(&cases) {
+        assert_eq!(status, want_status, "{head}");
+        assert_eq!(error_code(body), *want_code, "{head}");
     }
     let cb = aws_sdk_codebuild::Client::new(&common::sdk_config(&emu));
     assert!(
