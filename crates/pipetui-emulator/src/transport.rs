@@ -1,5 +1,7 @@
 //! Two transports, one emulator: an in-process HTTP client the AWS SDK uses directly (no
-//! socket), and an HTTP/1.1 server bound to 127.0.0.1 for any other client.
+//! socket), and an HTTP/1.1 server bound to 127.0.0.1 for any other client. Only the server
+//! checks who is asking (`guard`): any local process or web page can reach a socket, while the
+//! in-process client is reachable only by the code that holds it.
 
 mod guard;
 mod limits;
