@@ -63,9 +63,19 @@ struct Scenario {
     input: serde_json::Value,
 }
 
-fn encode(path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+/// The SigV4 headers an AWS client sends; the server checks their form, not the signature.
+const SIGNED: [(&str, &str); 2] = [
+    (
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/monitoring/aws4_request, \
+         SignedHeaders=host;x-amz-date, Signature=0000000000000000000000000000000000000000000000000000000000000000",
+    ),
+    ("X-Amz-Date", "20260101T000000Z"),
+];
+
+fn encode(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     let mut head = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -77,7 +87,9 @@ fn encode(path: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 fn scenario(
+    addr: SocketAddr,
     name: &'static str,
     path: &str,
     headers: &[(&str, &str)],
@@ -86,9 +98,11 @@ fn scenario(
     operation: &'static str,
     input: serde_json::Value,
 ) -> Scenario {
-    let wire = Arc::new(encode(path, headers, &body));
+    let headers: Vec<(&str, &str)> = SIGNED.iter().chain(headers).copied().collect();
+    let headers = headers.as_slice();
+    let wire = Arc::new(encode(addr, path, headers, &body));
     let mut all: Vec<(String, String)> = vec![
-        ("host".into(), "127.0.0.1".into()),
+        ("host".into(), addr.to_string()),
         ("content-length".into(), body.len().to_string()),
     ];
     all.extend(
@@ -111,7 +125,7 @@ fn scenario(
     }
 }
 
-fn scenarios() -> Vec<Scenario> {
+fn scenarios(addr: SocketAddr) -> Vec<Scenario> {
     let logs_input = serde_json::json!({
         "logGroupName": GROUP,
         "logStreamName": STREAM,
@@ -120,6 +134,7 @@ fn scenarios() -> Vec<Scenario> {
     });
     vec![
         scenario(
+            addr,
             "DescribeAlarms (CBOR, 200 alarms)",
             "/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
             &[
@@ -133,6 +148,7 @@ fn scenarios() -> Vec<Scenario> {
             serde_json::json!({}),
         ),
         scenario(
+            addr,
             "GetLogEvents (JSON, 100k events)",
             "/",
             &[
@@ -518,7 +534,7 @@ fn main() {
     let only = std::env::var("BENCH_ONLY")
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let scenarios: Vec<Scenario> = scenarios()
+    let scenarios: Vec<Scenario> = scenarios(addr)
         .into_iter()
         .filter(|s| s.name.to_ascii_lowercase().contains(&only))
         .collect();

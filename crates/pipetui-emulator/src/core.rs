@@ -42,6 +42,25 @@ pub struct Emulator {
     me: Weak<Emulator>,
 }
 
+/// Where [`Emulator::begin`] left a request.
+#[derive(Debug)]
+pub enum Begun {
+    /// Answered already (it could not be decoded).
+    Answered(Option<HttpResponse>),
+    /// Decoded: [`Emulator::finish`] answers it once `latency` has passed.
+    Pending(Pending),
+}
+
+/// A decoded request and the fault decided for it.
+#[derive(Debug)]
+pub struct Pending {
+    call: protocol::Call,
+    injected: Injected,
+    request_id: String,
+    /// Injected latency to wait before [`Emulator::finish`].
+    pub latency: Duration,
+}
+
 impl std::fmt::Debug for Emulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Emulator")
@@ -189,25 +208,53 @@ impl Emulator {
 
     /// Answers one HTTP request; `None` means drop the connection (an injected fault).
     pub async fn handle(&self, req: HttpRequest) -> Option<HttpResponse> {
+        match self.begin(&req) {
+            Begun::Answered(resp) => resp,
+            Begun::Pending(p) => {
+                if !p.latency.is_zero() {
+                    tokio::time::sleep(p.latency).await;
+                }
+                self.finish(p)
+            }
+        }
+    }
+
+    /// The first half of [`Emulator::handle`]: decodes the request and decides its fault. CPU
+    /// work without waiting, so a server can run it off the threads that serve sockets.
+    pub fn begin(&self, req: &HttpRequest) -> Begun {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let request_id = uuid::Uuid::new_v4().to_string();
-        let call = match protocol::decode(&req) {
+        let call = match protocol::decode(req) {
             Ok(c) => c,
             Err(r) => {
                 let error = protocol_error(r.protocol, r.error);
                 tracing::debug!(operation = %r.operation, code = %error.code, "rejected request");
-                return Some(protocol::encode_err(
+                return Begun::Answered(Some(protocol::encode_err(
                     r.protocol,
                     r.service,
                     &error,
                     &request_id,
-                ));
+                )));
             }
         };
         let (latency, injected) = self.faults.decide(call.service, &call.operation);
-        if !latency.is_zero() {
-            tokio::time::sleep(latency).await;
-        }
+        Begun::Pending(Pending {
+            call,
+            injected,
+            request_id,
+            latency,
+        })
+    }
+
+    /// The second half of [`Emulator::handle`], once any injected latency has passed: the
+    /// service's answer (or the injected fault), encoded; `None` means drop the connection.
+    pub fn finish(&self, pending: Pending) -> Option<HttpResponse> {
+        let Pending {
+            call,
+            injected,
+            request_id,
+            ..
+        } = pending;
         let result = match injected {
             Injected::Drop => return None,
             Injected::Error(e) => Err(e),

@@ -41,4 +41,4 @@ pub use config::EmulatorConfig;
 pub use engine::{EngineHandle, EngineSettings};
 pub use faults::Fault;
 pub use protocol::ServiceId;
-pub use transport::{InProcessClient, Server, serve};
+pub use transport::{InProcessClient, Server, ServerLimits, serve, serve_with};

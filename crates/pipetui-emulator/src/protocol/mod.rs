@@ -204,6 +204,31 @@ fn reject(protocol: Protocol, service: Option<ServiceId>, op: &str, e: ServiceEr
     }
 }
 
+/// The protocol and service a request claims, from its path and headers alone (the body is not
+/// read yet), as [`decode`] detects them; a form-encoded call names its service in the body.
+pub fn detect(req: &HttpRequest) -> (Protocol, Option<ServiceId>) {
+    if let Some(idx) = req.path.find("/service/") {
+        let shape = req.path[idx + "/service/".len()..].split('/').next();
+        return (
+            Protocol::RpcV2Cbor,
+            shape.and_then(ServiceId::from_target_prefix),
+        );
+    }
+    if let Some(target) = req.header("x-amz-target") {
+        let json10 = req
+            .header("content-type")
+            .is_some_and(|c| c.to_ascii_lowercase().contains("x-amz-json-1.0"));
+        let protocol = if json10 {
+            Protocol::AwsJson10
+        } else {
+            Protocol::AwsJson11
+        };
+        let prefix = target.split_once('.').map_or(target, |(p, _)| p);
+        return (protocol, ServiceId::from_target_prefix(prefix));
+    }
+    (Protocol::AwsQuery, None)
+}
+
 /// Detects the protocol and decodes the request.
 pub fn decode(req: &HttpRequest) -> Result<Call, Rejected> {
     let content_type = req

@@ -68,22 +68,49 @@ where
         .to_string()
 }
 
-/// Sends one raw HTTP/1.1 POST and returns (status, head, body).
+/// The SigV4 headers an AWS client sends (the emulator checks their form, not the signature).
+pub const SIGNED: [(&str, &str); 2] = [
+    (
+        "Authorization",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/emulator/aws4_request, \
+         SignedHeaders=content-type;host;x-amz-date, \
+         Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+    ),
+    ("X-Amz-Date", "20260101T000000Z"),
+];
+
+/// Sends one raw HTTP/1.1 POST as an AWS client would (Host `addr`, a SigV4 `Authorization`)
+/// and returns (status, head, body).
 pub fn raw(
     addr: SocketAddr,
     path: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> (u16, String, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).expect("connect");
+    let mut all = SIGNED.to_vec();
+    all.extend_from_slice(headers);
+    raw_unsigned(addr, path, &all, body)
+}
+
+/// Sends one raw HTTP/1.1 POST with only Host, Connection, Content-Length and `headers`.
+pub fn raw_unsigned(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
     let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "POST {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
+    let mut s = TcpStream::connect(addr).expect("connect");
     s.write_all(req.as_bytes()).expect("write");
     let _ = s.write_all(body);
     let mut out = Vec::new();
