@@ -59,18 +59,20 @@ impl Worker {
                 );
                 self.handle.spawn(async move {
                     let who = identity.lock().ok().and_then(|g| g.clone());
-                    let result = match &audit {
+                    let action = match &audit {
                         Some(log) => {
-                            crate::aws::ops::run_audited(&clients, log, who.as_ref(), &op).await
+                            super::verify::operate(&clients, log, who.as_ref(), op).await
                         }
-                        None => Err(AwsError::Other(
-                            "not sent: the audit log is not available (see the log file)".into(),
-                        )),
+                        None => Action::Done {
+                            op,
+                            result: Err(AwsError::Other(
+                                "not sent: the audit log is not available (see the log file)"
+                                    .into(),
+                            )
+                            .to_string()),
+                        },
                     };
-                    let _ = tx.send(Action::Done {
-                        op,
-                        result: result.map_err(|e| e.to_string()),
-                    });
+                    let _ = tx.send(action);
                 });
             }
             Effect::Save { path, text } => {
@@ -230,6 +232,7 @@ async fn read(
                             Outcome::Pending => "pending".into(),
                             Outcome::Succeeded(_) => "succeeded".into(),
                             Outcome::Failed(m) => format!("failed: {m}"),
+                            Outcome::Unknown(m) => format!("unknown: {m}"),
                         },
                         cli_command: e.cli_command,
                     })
