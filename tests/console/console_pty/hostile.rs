@@ -27,6 +27,12 @@ fn on_the_waiting_approval(state: &std::path::Path) -> (Server, Term) {
     (server, term)
 }
 
+/// Esc, then wait: a key right behind an Esc would read as Alt+key.
+fn close_the_dialog(term: &mut Term) {
+    term.keys("\x1b");
+    term.wait_until("the dialog to close", |s| !s.contains("PutApprovalResult"));
+}
+
 fn attempts(state: &std::path::Path) -> Vec<String> {
     let audit = pipetui::audit::AuditLog::open(state).unwrap();
     audit
@@ -63,7 +69,7 @@ fn a_paste_is_text_for_the_comment_and_never_keys() {
     assert!(screen.contains("(22/512 characters)"), "{screen}");
     std::thread::sleep(Duration::from_millis(500));
     assert!(attempts(state.path()).is_empty(), "the newline sent nothing");
-    term.keys("\x1b");
+    close_the_dialog(&mut term);
     term.keys("q");
     assert!(term.wait_exit().success());
     term.assert_restored();
@@ -77,7 +83,7 @@ fn a_long_comment_stops_at_512_characters_with_a_counter() {
     term.wait_for("(0/512 characters)");
     term.keys(&"t".repeat(600));
     term.wait_for("(512/512 characters)");
-    term.keys("\x1b");
+    close_the_dialog(&mut term);
     term.keys("a");
     term.wait_for("(0/512 characters)");
     term.paste(&"p".repeat(600));
