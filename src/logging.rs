@@ -86,7 +86,9 @@ impl Write for CappedLog {
             self.rotate()?;
         }
         // An event larger than the cap itself is cut to it.
-        let take = buf.len().min(usize::try_from(self.cap).unwrap_or(usize::MAX));
+        let take = buf
+            .len()
+            .min(usize::try_from(self.cap).unwrap_or(usize::MAX));
         self.file.write_all(&buf[..take])?;
         self.size += take as u64;
         Ok(buf.len())

@@ -10,8 +10,7 @@ use super::tree::Node;
 fn is_secret_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 512
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "/_+=.@-".contains(c))
 }
 
@@ -31,10 +30,7 @@ pub fn is_secret_reference(value: &str) -> bool {
             && parts[3].len() == 12
             && parts[3].chars().all(|c| c.is_ascii_digit())
             && parts[4] == "secret"
-            && parts[5]
-                .split(':')
-                .next()
-                .is_some_and(is_secret_name);
+            && parts[5].split(':').next().is_some_and(is_secret_name);
     }
     let mut parts = value.split(':');
     let id = parts.next().unwrap_or("");

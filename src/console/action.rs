@@ -126,7 +126,10 @@ pub enum Action {
     },
     /// An operation's answer was lost (timeout, dropped connection) and reading the resulting
     /// state could not tell whether it was applied: the operator must check before retrying.
-    Unknown { op: Operation, message: String },
+    Unknown {
+        op: Operation,
+        message: String,
+    },
     Saved(Result<String, String>),
 }
 

@@ -13,9 +13,9 @@ pub mod ops;
 pub mod palette;
 pub mod poll;
 pub mod rows;
+mod signals;
 pub mod state;
 pub mod update;
-mod signals;
 pub mod verify;
 mod worker;
 
@@ -132,12 +132,7 @@ pub fn run(
         }
     };
     let (tx, rx) = mpsc::channel();
-    let worker = worker::Worker::new(
-        handle.clone(),
-        session.clients.clone(),
-        tx.clone(),
-        audit,
-    );
+    let worker = worker::Worker::new(handle.clone(), session.clients.clone(), tx.clone(), audit);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Registered before the terminal changes, so a signal from now on ends the loop cleanly.
     let signalled = Arc::new(std::sync::atomic::AtomicI32::new(0));

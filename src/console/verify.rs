@@ -96,9 +96,8 @@ pub async fn operate(
 
 /// Reads the state `op` was meant to change and says whether it did.
 pub async fn read_back(clients: &Clients, op: &Operation) -> ReadBack {
-    let unreadable = |e: crate::aws::AwsError| {
-        ReadBack::Undecided(format!("reading back failed too ({e})"))
-    };
+    let unreadable =
+        |e: crate::aws::AwsError| ReadBack::Undecided(format!("reading back failed too ({e})"));
     match op {
         Operation::Approve {
             pipeline,
@@ -195,9 +194,9 @@ pub async fn read_back(clients: &Clients, op: &Operation) -> ReadBack {
                             if want_enabled { "enabled" } else { "disabled" }
                         ))
                     }
-                    Some(_) => ReadBack::NotApplied(format!(
-                        "the transition into {stage} is unchanged"
-                    )),
+                    Some(_) => {
+                        ReadBack::NotApplied(format!("the transition into {stage} is unchanged"))
+                    }
                     None => ReadBack::Undecided(format!("{stage} is no longer in {pipeline}")),
                 },
                 Err(e) => unreadable(e),

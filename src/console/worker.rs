@@ -60,9 +60,7 @@ impl Worker {
                 self.handle.spawn(async move {
                     let who = identity.lock().ok().and_then(|g| g.clone());
                     let action = match &audit {
-                        Some(log) => {
-                            super::verify::operate(&clients, log, who.as_ref(), op).await
-                        }
+                        Some(log) => super::verify::operate(&clients, log, who.as_ref(), op).await,
                         None => Action::Done {
                             op,
                             result: Err(AwsError::Other(

@@ -98,7 +98,13 @@ fn the_log_file_rotates_at_its_size_cap() {
     assert_eq!(mode(&path), 0o600);
     assert_eq!(mode(&rotated), 0o600);
     // Whole lines: the current file holds the newest lines only.
-    assert_eq!(std::fs::read_to_string(&path).expect("read").lines().count(), 10);
+    assert_eq!(
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .lines()
+            .count(),
+        10
+    );
 }
 
 #[test]
@@ -122,12 +128,22 @@ fn a_secret_in_build_secrets_is_refused_and_never_rendered() {
     let output = assert.get_output();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains(&format!("{}:4:", config.display())) && stderr.contains("build.secrets.DB_PASSWORD"),
+        stderr.contains(&format!("{}:4:", config.display()))
+            && stderr.contains("build.secrets.DB_PASSWORD"),
         "{stderr}"
     );
-    assert!(!stderr.contains("NPM_TOKEN"), "a reference is fine: {stderr}");
-    for text in [stderr.to_string(), String::from_utf8_lossy(&output.stdout).to_string()] {
-        assert!(!text.contains("hunter2"), "the value is never echoed: {text}");
+    assert!(
+        !stderr.contains("NPM_TOKEN"),
+        "a reference is fine: {stderr}"
+    );
+    for text in [
+        stderr.to_string(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+    ] {
+        assert!(
+            !text.contains("hunter2"),
+            "the value is never echoed: {text}"
+        );
     }
     assert!(!out_dir.exists(), "no template was written");
 }

@@ -17,8 +17,8 @@ use pipetui::model::Operation;
 use pipetui_emulator::faults::Fault;
 use pipetui_emulator::protocol::ServiceId;
 
-use crate::common;
 use super::pipelines::{PIPELINE, approve_op, create, settle};
+use crate::common;
 
 /// Counts the PutApprovalResult requests that leave the client (every attempt, retries too).
 #[derive(Debug, Default, Clone)]
@@ -81,7 +81,9 @@ async fn a_dropped_approval_is_sent_once_recorded_unknown_then_read_back() {
     );
 
     // The audited send alone: one attempt, and a lost answer is `unknown`, never `failed`.
-    let (id, result) = ops::send_audited(&clients, &audit, None, &op).await.unwrap();
+    let (id, result) = ops::send_audited(&clients, &audit, None, &op)
+        .await
+        .unwrap();
     let err = result.unwrap_err();
     assert!(ops::outcome_unknown(&err), "{err:?}");
     assert_eq!(attempts.0.load(Ordering::SeqCst), 1, "no SDK retry");
@@ -94,7 +96,11 @@ async fn a_dropped_approval_is_sent_once_recorded_unknown_then_read_back() {
     // The console's path: send once, then read the approval back. The emulator dropped the
     // connection before applying it, so the approval still waits — and that is recorded.
     let action = verify::operate(&clients, &audit, None, op.clone()).await;
-    assert_eq!(attempts.0.load(Ordering::SeqCst), 2, "one more attempt, one more send");
+    assert_eq!(
+        attempts.0.load(Ordering::SeqCst),
+        2,
+        "one more attempt, one more send"
+    );
     let Action::Done {
         result: Err(message),
         ..
@@ -149,7 +155,10 @@ async fn an_undecidable_read_back_stays_unknown_and_says_so() {
     let Action::Unknown { message, .. } = &action else {
         panic!("an unknown outcome expected: {action:?}");
     };
-    assert!(message.contains("check before sending it again"), "{message}");
+    assert!(
+        message.contains("check before sending it again"),
+        "{message}"
+    );
     let entry = &audit.recent(1).unwrap()[0];
     assert_eq!(entry.outcome, Outcome::Unknown(message.clone()));
     assert!(entry.outcome.to_string().starts_with("unknown: "));

@@ -65,10 +65,16 @@ fn a_paste_is_text_for_the_comment_and_never_keys() {
     term.wait_for("PutApprovalResult");
     term.paste("first line\nsecond\tline");
     let screen = term.wait_for("first line second line");
-    assert!(screen.contains("APPROVE"), "the tab did not flip it:\n{screen}");
+    assert!(
+        screen.contains("APPROVE"),
+        "the tab did not flip it:\n{screen}"
+    );
     assert!(screen.contains("(22/512 characters)"), "{screen}");
     std::thread::sleep(Duration::from_millis(500));
-    assert!(attempts(state.path()).is_empty(), "the newline sent nothing");
+    assert!(
+        attempts(state.path()).is_empty(),
+        "the newline sent nothing"
+    );
     close_the_dialog(&mut term);
     term.keys("q");
     assert!(term.wait_exit().success());

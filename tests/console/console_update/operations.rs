@@ -340,5 +340,8 @@ fn a_lost_answer_reads_unknown_not_failed() {
     let notice = &s.notices.last().expect("a notice").text;
     assert!(notice.contains("outcome unknown"), "{notice}");
     assert!(!notice.contains("failed"), "{notice}");
-    assert!(s.in_flight.is_empty(), "the operator may decide to send it again");
+    assert!(
+        s.in_flight.is_empty(),
+        "the operator may decide to send it again"
+    );
 }

@@ -46,8 +46,10 @@ fn a_paste_into_the_comment_is_text_only() {
     assert!(approve, "a pasted tab does not flip approve to reject");
     // Enter typed by the operator sends the pasted comment.
     let effects = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(runs(&effects)[..], [Operation::Approve { comment, .. }]
-        if comment == "looks good  to me[A"));
+    assert!(
+        matches!(runs(&effects)[..], [Operation::Approve { comment, .. }]
+        if comment == "looks good  to me[A")
+    );
 }
 
 #[test]
@@ -84,6 +86,8 @@ fn comments_stop_at_512_characters_typed_or_pasted() {
         s.notices
     );
     let effects = update(&mut s, code(KeyCode::Enter));
-    assert!(matches!(runs(&effects)[..], [Operation::Approve { comment, .. }]
-        if comment.chars().count() == 512));
+    assert!(
+        matches!(runs(&effects)[..], [Operation::Approve { comment, .. }]
+        if comment.chars().count() == 512)
+    );
 }
