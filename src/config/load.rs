@@ -226,7 +226,11 @@ fn validate_around(root: &Node, defaults: &Node, problems: &mut Problems) {
 
 /// Whether a validation problem is about (or mentions) the stood-in key `bad`.
 fn involves(p: &Problem, bad: &str) -> bool {
-    let leaf = bad.rsplit('.').next().unwrap_or(bad);
+    // The key's name, or for an array element the array's ("environments", not "1").
+    let leaf = bad
+        .rsplit('.')
+        .find(|part| part.parse::<usize>().is_err())
+        .unwrap_or(bad);
     p.path == bad
         || p.path.starts_with(&format!("{bad}."))
         || bad.starts_with(&format!("{}.", p.path))
