@@ -15,6 +15,8 @@ pub const EMULATOR_CLI_ENDPOINT: &str = "http://127.0.0.1:4566";
 /// Sends `op` and returns the notice to show ("Approved Approval in production-approval of
 /// acme-orders-pipeline"); a failure is `Code: message`.
 pub async fn run(clients: &Clients, op: &Operation) -> Result<String, AwsError> {
+    // Every mutating call is sent once: a resend is the operator's decision.
+    let clients = &single_attempt(clients);
     let endpoint = clients.endpoint();
     let cp = &clients.codepipeline;
     match op {
@@ -300,7 +302,7 @@ pub async fn send_audited(
     let id = audit
         .record_attempt(&entry)
         .map_err(|e| AwsError::Other(format!("not sent: {e}")))?;
-    let result = run(&single_attempt(clients), op).await;
+    let result = run(clients, op).await;
     let outcome = match &result {
         Ok(notice) => Outcome::Succeeded(notice.clone()),
         Err(e) if outcome_unknown(e) => Outcome::Unknown(e.to_string()),
