@@ -59,6 +59,9 @@ pub enum Outcome {
     Succeeded(String),
     /// The error line (`Code: message`).
     Failed(String),
+    /// The answer was lost (timeout, dropped connection) and reading back could not tell
+    /// whether the call took effect; the text says why.
+    Unknown(String),
 }
 
 impl std::fmt::Display for Outcome {
@@ -67,6 +70,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Pending => f.write_str("pending"),
             Outcome::Succeeded(_) => f.write_str("succeeded"),
             Outcome::Failed(message) => write!(f, "failed: {message}"),
+            Outcome::Unknown(message) => write!(f, "unknown: {message}"),
         }
     }
 }
@@ -123,11 +127,17 @@ pub struct AuditLog {
 impl AuditLog {
     /// Opens (creating when missing) `<state_dir>/audit.db` and applies pending migrations.
     pub fn open(state_dir: &Path) -> Result<Self, AuditError> {
-        std::fs::create_dir_all(state_dir).map_err(|source| AuditError::StateDir {
+        let dir_err = |source| AuditError::StateDir {
             path: state_dir.to_path_buf(),
             source,
-        })?;
+        };
+        crate::paths::ensure_private_dir(state_dir).map_err(dir_err)?;
         let path = state_dir.join(FILE_NAME);
+        // Created owner-only before SQLite opens it; its -wal/-shm files take the same mode.
+        crate::paths::open_private(&path, false).map_err(|source| AuditError::StateDir {
+            path: path.clone(),
+            source,
+        })?;
         let open_err = |source| AuditError::Open {
             path: path.clone(),
             source,
@@ -141,6 +151,7 @@ impl AuditLog {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
         migrate(&mut conn, &path)?;
+        crate::paths::restrict_files(state_dir);
         Ok(Self {
             path,
             conn: Mutex::new(conn),
@@ -184,7 +195,12 @@ impl AuditLog {
             Ok(notice) => Outcome::Succeeded(notice.to_string()),
             Err(message) => Outcome::Failed(message.to_string()),
         };
-        let (outcome, message) = outcome_columns(&outcome);
+        self.record(id, &outcome)
+    }
+
+    /// Sets an attempt's outcome (also a later, better-informed one over `unknown`).
+    pub fn record(&self, id: i64, outcome: &Outcome) -> Result<(), AuditError> {
+        let (outcome, message) = outcome_columns(outcome);
         let changed = self.conn().execute(
             "UPDATE audit SET outcome = ?1, message = ?2, finished_ms = ?3 WHERE id = ?4",
             params![outcome, message, millis(OffsetDateTime::now_utc()), id],
@@ -247,6 +263,7 @@ fn outcome_columns(outcome: &Outcome) -> (&'static str, &str) {
         Outcome::Pending => ("pending", ""),
         Outcome::Succeeded(notice) => ("succeeded", notice),
         Outcome::Failed(message) => ("failed", message),
+        Outcome::Unknown(message) => ("unknown", message),
     }
 }
 
@@ -272,6 +289,7 @@ fn row_entry(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
         outcome: match outcome.as_str() {
             "succeeded" => Outcome::Succeeded(message),
             "failed" => Outcome::Failed(message),
+            "unknown" => Outcome::Unknown(message),
             _ => Outcome::Pending,
         },
         cli_command: row.get(8)?,

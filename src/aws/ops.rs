@@ -5,7 +5,7 @@
 use aws_sdk_codepipeline::types as cp;
 
 use super::{AwsError, Clients, SdkResultExt, Target};
-use crate::audit::{AuditEntry, AuditLog};
+use crate::audit::{AuditEntry, AuditLog, Outcome};
 use crate::model::{Identity, Operation, RetryMode};
 
 /// Where `pipetui emulator serve` listens by default: the CLI equivalent of an operation on the
@@ -15,6 +15,8 @@ pub const EMULATOR_CLI_ENDPOINT: &str = "http://127.0.0.1:4566";
 /// Sends `op` and returns the notice to show ("Approved Approval in production-approval of
 /// acme-orders-pipeline"); a failure is `Code: message`.
 pub async fn run(clients: &Clients, op: &Operation) -> Result<String, AwsError> {
+    // Every mutating call is sent once: a resend is the operator's decision.
+    let clients = &single_attempt(clients);
     let endpoint = clients.endpoint();
     let cp = &clients.codepipeline;
     match op {
@@ -247,6 +249,49 @@ pub async fn run_audited(
     identity: Option<&Identity>,
     op: &Operation,
 ) -> Result<String, AwsError> {
+    send_audited(clients, audit, identity, op).await?.1
+}
+
+/// Whether a failed call may still have taken effect: its answer timed out or the connection
+/// broke, so the request may have been applied before the answer was lost.
+pub fn outcome_unknown(e: &AwsError) -> bool {
+    matches!(e, AwsError::Timeout { .. } | AwsError::Unreachable { .. })
+}
+
+/// The clients for mutating calls: one attempt each, because the SDK would otherwise resend a
+/// call whose answer was lost (a 5xx, a timeout) — only the operator may send it again.
+pub fn single_attempt(clients: &Clients) -> Clients {
+    use aws_config::retry::RetryConfig;
+    let once = || RetryConfig::standard().with_max_attempts(1);
+    let mut c = clients.clone();
+    c.codepipeline = aws_sdk_codepipeline::Client::from_conf(
+        clients
+            .codepipeline
+            .config()
+            .to_builder()
+            .retry_config(once())
+            .build(),
+    );
+    c.codedeploy = aws_sdk_codedeploy::Client::from_conf(
+        clients
+            .codedeploy
+            .config()
+            .to_builder()
+            .retry_config(once())
+            .build(),
+    );
+    c
+}
+
+/// [`run_audited`] with the audit entry's id, for a caller that settles an unknown outcome:
+/// `Err` means nothing was sent (the attempt could not be stored). A lost answer is recorded
+/// as `unknown`, never as `failed`.
+pub async fn send_audited(
+    clients: &Clients,
+    audit: &AuditLog,
+    identity: Option<&Identity>,
+    op: &Operation,
+) -> Result<(i64, Result<String, AwsError>), AwsError> {
     let entry = AuditEntry::now(
         audit_identity(identity),
         clients.target.to_string(),
@@ -258,14 +303,15 @@ pub async fn run_audited(
         .record_attempt(&entry)
         .map_err(|e| AwsError::Other(format!("not sent: {e}")))?;
     let result = run(clients, op).await;
-    let stored = match &result {
-        Ok(notice) => audit.record_outcome(id, Ok(notice)),
-        Err(e) => audit.record_outcome(id, Err(&e.to_string())),
+    let outcome = match &result {
+        Ok(notice) => Outcome::Succeeded(notice.clone()),
+        Err(e) if outcome_unknown(e) => Outcome::Unknown(e.to_string()),
+        Err(e) => Outcome::Failed(e.to_string()),
     };
-    if let Err(e) = stored {
+    if let Err(e) = audit.record(id, &outcome) {
         tracing::warn!(error = %e, id, "could not store an operation's outcome");
     }
-    result
+    Ok((id, result))
 }
 
 /// Why a transition-disable reason would be refused (`DisableStageTransition` allows 1–300

@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::problem::Problems;
+use super::problem::{Problem, Problems};
 use super::schema::{Config, read_config};
-use super::tree::{Layer, Node, Origin, Value, parse_toml};
+use super::tree::{Entry, Layer, Node, Origin, Value, parse_toml};
 use super::validate::validate;
 
 /// The fully commented example, which is also the defaults layer.
@@ -106,6 +106,7 @@ pub fn load(
         Ok(n) => n,
         Err(p) => return Err(LoadError::Invalid(p)),
     };
+    let defaults = root.clone();
     if let Some(path) = file.path() {
         let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
             path: path.to_path_buf(),
@@ -124,8 +125,9 @@ pub fn load(
     apply_flags(&mut root, overrides);
 
     let config = read_config(&root, &mut problems);
-    if let Some(config) = &config {
-        validate(config, &root, &mut problems);
+    match &config {
+        Some(config) => validate(config, &root, &mut problems),
+        None => validate_around(&root, &defaults, &mut problems),
     }
     problems.sort();
     match config {
@@ -176,5 +178,103 @@ fn apply_flags(root: &mut Node, o: &Overrides) {
     }
     if o.read_only {
         root.set(&["console", "read_only"], flag("--read-only", "true"));
+    }
+}
+
+/// Decode problems leave no typed config to validate. With the defaults standing in for each bad
+/// value the rest is still checked, so one run lists every problem; checks that involve a
+/// stood-in value are left out (they would be about the default, not the user's value).
+fn validate_around(root: &Node, defaults: &Node, problems: &mut Problems) {
+    let mut bad: Vec<String> = problems
+        .iter()
+        .map(|p| p.path.clone())
+        .filter(|p| !p.is_empty())
+        .collect();
+    let mut repaired = root.clone();
+    // A stand-in may uncover a problem the first decode did not reach: a few rounds at most.
+    for _ in 0..4 {
+        for path in &bad {
+            let parts: Vec<&str> = path.split('.').collect();
+            replace_at(&mut repaired, &parts, defaults.lookup(path).cloned());
+        }
+        let mut again = Problems::default();
+        match read_config(&repaired, &mut again) {
+            Some(config) => {
+                let mut found = Problems::default();
+                validate(&config, &repaired, &mut found);
+                for p in found.0 {
+                    if !bad.iter().any(|b| involves(&p, b)) {
+                        problems.push(p);
+                    }
+                }
+                return;
+            }
+            None => {
+                let more: Vec<String> = again
+                    .iter()
+                    .map(|p| p.path.clone())
+                    .filter(|p| !p.is_empty() && !bad.contains(p))
+                    .collect();
+                if more.is_empty() {
+                    return;
+                }
+                bad.extend(more);
+            }
+        }
+    }
+}
+
+/// Whether a validation problem is about (or mentions) the stood-in key `bad`.
+fn involves(p: &Problem, bad: &str) -> bool {
+    // The key's name, or for an array element the array's ("environments", not "1").
+    let leaf = bad
+        .rsplit('.')
+        .find(|part| part.parse::<usize>().is_err())
+        .unwrap_or(bad);
+    p.path == bad
+        || p.path.starts_with(&format!("{bad}."))
+        || bad.starts_with(&format!("{}.", p.path))
+        || p.message.contains(leaf)
+        || p.hint.as_deref().is_some_and(|h| h.contains(leaf))
+}
+
+/// Replaces the node at a dotted path (array elements by index), or removes a table key when
+/// there is no replacement.
+fn replace_at(node: &mut Node, path: &[&str], with: Option<Node>) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    match &mut node.value {
+        Value::Table(entries) => {
+            if !rest.is_empty() {
+                if let Some(e) = entries.iter_mut().find(|e| e.key == *first) {
+                    replace_at(&mut e.node, rest, with);
+                }
+                return;
+            }
+            match with {
+                Some(n) => match entries.iter_mut().find(|e| e.key == *first) {
+                    Some(e) => e.node = n,
+                    None => entries.push(Entry {
+                        key: (*first).to_string(),
+                        key_origin: n.origin.clone(),
+                        node: n,
+                    }),
+                },
+                None => entries.retain(|e| e.key != *first),
+            }
+        }
+        Value::Array(items) => {
+            let Some(item) = first.parse::<usize>().ok().and_then(|i| items.get_mut(i)) else {
+                return;
+            };
+            if !rest.is_empty() {
+                replace_at(item, rest, with);
+            } else if let Some(n) = with {
+                // Removing an element would renumber the rest: only a stand-in replaces it.
+                *item = n;
+            }
+        }
+        _ => {}
     }
 }

@@ -4,6 +4,7 @@ pub mod decode;
 pub mod load;
 pub mod naming;
 pub mod problem;
+pub mod references;
 pub mod schema;
 pub mod tree;
 pub mod validate;

@@ -112,6 +112,8 @@ pub fn validate(config: &Config, root: &Node, problems: &mut Problems) {
     observability(config, &mut c);
     names(config, &mut c);
     console_keys(config, &mut c);
+    super::references::secret_references(config, root, problems);
+    super::references::fault_probabilities(config, root, problems);
 }
 
 /// `[console.keys.<view>] <command> = ["key", …]` must name real views, commands and keys.
@@ -277,7 +279,8 @@ fn build_project(key: &str, b: &BuildProject, c: &mut Checker<'_>) {
             );
         }
     }
-    for (name, reference) in &b.secrets {
+    // Whether each value is a reference is checked in `references`.
+    for name in b.secrets.keys() {
         let path = format!("{key}.secrets.{name}");
         if !is_env_var_name(name) {
             c.at(
@@ -285,13 +288,6 @@ fn build_project(key: &str, b: &BuildProject, c: &mut Checker<'_>) {
                 format!("\"{name}\" is not a valid environment variable name"),
                 None,
             );
-        }
-        let arn = reference.starts_with("arn:aws:secretsmanager:");
-        let named = !reference.is_empty()
-            && !reference.contains(char::is_whitespace)
-            && reference.len() <= 512;
-        if !(arn || named) {
-            c.at(&path, "expected a Secrets Manager reference such as \"my-secret:password\" or a secret ARN", None);
         }
     }
 }

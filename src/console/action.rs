@@ -99,6 +99,9 @@ pub struct FetchError {
 pub enum Action {
     Key(KeyEvent),
     Mouse(MouseEvent),
+    /// Text the terminal pasted (bracketed paste): it goes into the focused text field as text,
+    /// never as keys.
+    Paste(String),
     Resize(u16, u16),
     /// Time passes (epoch seconds): polls fall due, notices expire.
     Tick(f64),
@@ -120,6 +123,12 @@ pub enum Action {
     Done {
         op: Operation,
         result: Result<String, String>,
+    },
+    /// An operation's answer was lost (timeout, dropped connection) and reading the resulting
+    /// state could not tell whether it was applied: the operator must check before retrying.
+    Unknown {
+        op: Operation,
+        message: String,
     },
     Saved(Result<String, String>),
 }

@@ -5,14 +5,22 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use crate::model::Operation;
 
 use super::action::Effect;
-use super::state::{InputPurpose, LogPane, Overlay, State, View};
+use super::state::{InputPurpose, LogPane, NoticeKind, Overlay, State, View};
 use super::{logs, ops, palette};
 
-/// Edits `text` with a key; true when the key was an edit.
-fn edit(text: &mut String, key: &KeyEvent) -> bool {
+/// `PutApprovalResult` accepts a summary of at most 512 characters.
+pub const COMMENT_MAX: usize = 512;
+/// Any other one-line field: far more than a name, reason or pattern needs, so a huge paste
+/// cannot grow the state without bound.
+const FIELD_MAX: usize = 1024;
+
+/// Edits `text` with a key (at most `max` characters); true when the key was an edit.
+fn edit(text: &mut String, key: &KeyEvent, max: usize) -> bool {
     match key.code {
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            text.push(c);
+            if text.chars().count() < max {
+                text.push(c);
+            }
             true
         }
         KeyCode::Backspace => {
@@ -62,7 +70,7 @@ pub fn overlay_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 KeyCode::Down => selected = (selected + 1).min(options.len().saturating_sub(1)),
                 KeyCode::Up => selected = selected.saturating_sub(1),
                 _ => {
-                    if edit(&mut input, &key) {
+                    if edit(&mut input, &key, FIELD_MAX) {
                         selected = 0;
                     }
                 }
@@ -71,35 +79,22 @@ pub fn overlay_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Overlay::Filter => {
-            let view = state.view();
-            let mut text = state.filters.remove(&view).unwrap_or_default();
             let keep_open = match key.code {
                 KeyCode::Esc => {
-                    text.clear();
+                    edit_filter(state, String::clear);
                     false
                 }
-                KeyCode::Enter => false,
+                KeyCode::Enter => {
+                    edit_filter(state, |_| ());
+                    false
+                }
                 _ => {
-                    edit(&mut text, &key);
+                    edit_filter(state, |text| {
+                        edit(text, &key, FIELD_MAX);
+                    });
                     true
                 }
             };
-            if view == View::Logs && state.logs.pane == LogPane::Lines {
-                state.logs.buffer.set_filter(&text);
-                state.logs.top = state
-                    .logs
-                    .top
-                    .min(state.logs.buffer.visible_len().saturating_sub(1));
-                state.logs.search_hit = None;
-            } else if view == View::Logs {
-                state.logs.groups_cursor.selected = 0;
-                state.logs.streams_cursor.selected = 0;
-            } else {
-                state.cursors.entry(view).or_default().selected = 0;
-            }
-            if !text.is_empty() {
-                state.filters.insert(view, text);
-            }
             if keep_open {
                 state.overlay = Some(Overlay::Filter);
             }
@@ -162,7 +157,7 @@ pub fn overlay_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
                 ops::confirmed(state, op)
             }
             _ => {
-                edit(&mut dialog.comment, &key);
+                edit(&mut dialog.comment, &key, COMMENT_MAX);
                 state.overlay = Some(Overlay::Approval(dialog));
                 Vec::new()
             }
@@ -212,7 +207,7 @@ pub fn overlay_key(state: &mut State, key: KeyEvent) -> Vec<Effect> {
             KeyCode::Esc => Vec::new(),
             KeyCode::Enter => input_done(state, purpose, prompt, value),
             _ => {
-                edit(&mut value, &key);
+                edit(&mut value, &key, FIELD_MAX);
                 state.overlay = Some(Overlay::Input {
                     purpose,
                     prompt,
@@ -277,5 +272,85 @@ fn input_done(
         InputPurpose::LogPattern | InputPurpose::LogSearch => {
             logs::input_done(state, &purpose, value)
         }
+    }
+}
+
+/// Changes the current view's filter text and re-applies it.
+fn edit_filter(state: &mut State, change: impl FnOnce(&mut String)) {
+    let view = state.view();
+    let mut text = state.filters.remove(&view).unwrap_or_default();
+    change(&mut text);
+    if view == View::Logs && state.logs.pane == LogPane::Lines {
+        state.logs.buffer.set_filter(&text);
+        state.logs.top = state
+            .logs
+            .top
+            .min(state.logs.buffer.visible_len().saturating_sub(1));
+        state.logs.search_hit = None;
+    } else if view == View::Logs {
+        state.logs.groups_cursor.selected = 0;
+        state.logs.streams_cursor.selected = 0;
+    } else {
+        state.cursors.entry(view).or_default().selected = 0;
+    }
+    if !text.is_empty() {
+        state.filters.insert(view, text);
+    }
+}
+
+/// Pasted text made fit for a one-line field: line breaks and tabs become spaces, every other
+/// control character is dropped — a paste is text, never keys.
+pub fn one_line(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\r' | '\n' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+/// Appends `pasted` to `text`, keeping at most `max` characters; whether some was cut off.
+fn append(text: &mut String, pasted: &str, max: usize) -> bool {
+    let room = max.saturating_sub(text.chars().count());
+    text.extend(pasted.chars().take(room));
+    pasted.chars().count() > room
+}
+
+/// A paste goes into the focused text field as text; with no text field open it is ignored
+/// (pasted keys must not act on the selected row).
+pub fn paste(state: &mut State, text: &str) {
+    let clean = one_line(text);
+    let cut = match state.overlay.as_mut() {
+        Some(Overlay::Approval(dialog)) => append(&mut dialog.comment, &clean, COMMENT_MAX),
+        Some(Overlay::Palette { input, selected }) => {
+            *selected = 0;
+            append(input, &clean, FIELD_MAX)
+        }
+        Some(Overlay::Input { value, .. }) => append(value, &clean, FIELD_MAX),
+        Some(Overlay::Filter) => {
+            let mut cut = false;
+            edit_filter(state, |t| cut = append(t, &clean, FIELD_MAX));
+            cut
+        }
+        _ => {
+            super::update::notify(
+                state,
+                "paste ignored: no text field is open (pasted text is never taken as keys)".into(),
+                NoticeKind::Info,
+            );
+            return;
+        }
+    };
+    if cut {
+        let max = match state.overlay {
+            Some(Overlay::Approval(_)) => COMMENT_MAX,
+            _ => FIELD_MAX,
+        };
+        super::update::notify(
+            state,
+            format!("paste cut to {max} characters (the field's limit)"),
+            NoticeKind::Info,
+        );
     }
 }

@@ -13,8 +13,10 @@ pub mod ops;
 pub mod palette;
 pub mod poll;
 pub mod rows;
+mod signals;
 pub mod state;
 pub mod update;
+pub mod verify;
 mod worker;
 
 use std::io::stdout;
@@ -24,7 +26,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, Event,
+};
 use crossterm::execute;
 
 use crate::aws::Target;
@@ -128,31 +132,47 @@ pub fn run(
         }
     };
     let (tx, rx) = mpsc::channel();
-    let worker = worker::Worker::new(handle, session.clients.clone(), tx.clone(), audit);
+    let worker = worker::Worker::new(handle.clone(), session.clients.clone(), tx.clone(), audit);
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Registered before the terminal changes, so a signal from now on ends the loop cleanly.
+    let signalled = Arc::new(std::sync::atomic::AtomicI32::new(0));
+    let signals = {
+        let _entered = handle.enter();
+        signals::listen(tx.clone(), signalled.clone())
+    };
     let input = spawn_input(tx, stop.clone());
 
     let mut terminal = ratatui::init();
     install_mouse_restore_hook();
-    let _ = execute!(stdout(), EnableMouseCapture);
+    let _ = execute!(stdout(), EnableMouseCapture, EnableBracketedPaste);
     if let Ok(size) = terminal.size() {
         state.size = (size.width, size.height);
     }
     let emulator = session.emulator().cloned();
     let result = event_loop(&mut terminal, &mut state, &rx, &worker, emulator.as_deref());
-    let _ = execute!(stdout(), DisableMouseCapture);
+    let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
     ratatui::restore();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(task) = signals {
+        task.abort();
+    }
     let _ = input.join();
     drop(session);
+    let signal = signalled.load(std::sync::atomic::Ordering::Relaxed);
+    if signal != 0 {
+        tracing::info!(signal, "console closed by a signal");
+        // The shell convention for "ended by signal N".
+        return result.map(|()| ExitCode::from(u8::try_from(128 + signal).unwrap_or(1)));
+    }
     result.map(|()| ExitCode::SUCCESS)
 }
 
-/// Mouse capture is ours to undo on a panic; ratatui's hook restores the rest.
+/// Mouse capture and bracketed paste are ours to undo on a panic; ratatui's hook restores the
+/// rest.
 fn install_mouse_restore_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(stdout(), DisableMouseCapture);
+        let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
         previous(info);
     }));
 }
@@ -172,6 +192,7 @@ fn spawn_input(
             let action = match crossterm::event::read() {
                 Ok(Event::Key(k)) => Action::Key(k),
                 Ok(Event::Mouse(m)) => Action::Mouse(m),
+                Ok(Event::Paste(text)) => Action::Paste(text),
                 Ok(Event::Resize(w, h)) => Action::Resize(w, h),
                 Ok(_) => continue,
                 Err(_) => break,

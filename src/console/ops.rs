@@ -356,3 +356,15 @@ pub fn done(state: &mut State, op: Operation, result: Result<String, String>) ->
     state.polls.expire_all();
     super::fetch::due(state)
 }
+
+/// An operation's answer was lost and reading back could not tell: say so, never "failed".
+pub fn unknown(state: &mut State, op: Operation, message: String) -> Vec<Effect> {
+    state.in_flight.retain(|o| o.dedup_key() != op.dedup_key());
+    notify(
+        state,
+        format!("{}: outcome unknown — {message}", op.api_call()),
+        NoticeKind::Error,
+    );
+    state.polls.expire_all();
+    super::fetch::due(state)
+}

@@ -43,6 +43,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             _ => Vec::new(),
         },
+        Action::Paste(text) => {
+            state.dirty = true;
+            input::paste(state, &text);
+            Vec::new()
+        }
         Action::Resize(w, h) => {
             state.size = (w, h);
             state.dirty = true;
@@ -61,6 +66,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Loaded { key, data } => fetch::loaded(state, &key, *data),
         Action::Failed { key, error } => fetch::failed(state, &key, &error),
         Action::Done { op, result } => ops::done(state, op, result),
+        Action::Unknown { op, message } => ops::unknown(state, op, message),
         Action::Saved(result) => {
             match result {
                 Ok(path) => {

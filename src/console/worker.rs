@@ -59,18 +59,18 @@ impl Worker {
                 );
                 self.handle.spawn(async move {
                     let who = identity.lock().ok().and_then(|g| g.clone());
-                    let result = match &audit {
-                        Some(log) => {
-                            crate::aws::ops::run_audited(&clients, log, who.as_ref(), &op).await
-                        }
-                        None => Err(AwsError::Other(
-                            "not sent: the audit log is not available (see the log file)".into(),
-                        )),
+                    let action = match &audit {
+                        Some(log) => super::verify::operate(&clients, log, who.as_ref(), op).await,
+                        None => Action::Done {
+                            op,
+                            result: Err(AwsError::Other(
+                                "not sent: the audit log is not available (see the log file)"
+                                    .into(),
+                            )
+                            .to_string()),
+                        },
                     };
-                    let _ = tx.send(Action::Done {
-                        op,
-                        result: result.map_err(|e| e.to_string()),
-                    });
+                    let _ = tx.send(action);
                 });
             }
             Effect::Save { path, text } => {
@@ -230,6 +230,7 @@ async fn read(
                             Outcome::Pending => "pending".into(),
                             Outcome::Succeeded(_) => "succeeded".into(),
                             Outcome::Failed(m) => format!("failed: {m}"),
+                            Outcome::Unknown(m) => format!("unknown: {m}"),
                         },
                         cli_command: e.cli_command,
                     })

@@ -32,9 +32,11 @@ fn project(ctx: &Ctx<'_>, p: &ProjectSpec<'_>) -> Resource {
         .map(|(k, v)| json!({ "Name": k, "Type": "PLAINTEXT", "Value": v }))
         .collect();
     // Only the Secrets Manager reference goes into the template; CodeBuild resolves it at run time.
+    // Validation refuses anything else; a value that is not a reference is never rendered.
     vars.extend(
         b.secrets
             .iter()
+            .filter(|(_, r)| crate::config::references::is_secret_reference(r))
             .map(|(k, r)| json!({ "Name": k, "Type": "SECRETS_MANAGER", "Value": r })),
     );
     let custom_image = b.image.contains(".dkr.ecr.");

@@ -42,6 +42,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     for (i, r) in list.iter().enumerate().skip(off).take(h) {
         let outcome_style = if r.outcome.starts_with("failed") {
             theme.error()
+        } else if r.outcome.starts_with("unknown") {
+            theme.warn()
         } else {
             theme.dim()
         };

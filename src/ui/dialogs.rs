@@ -203,6 +203,19 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &State, theme: &Theme) {
     }
 }
 
+/// Comment characters shown on the dialog's one comment line.
+const COMMENT_SHOWN: usize = 68;
+
+/// The last `n` characters of `text`, led by `…` when cut.
+fn tail(text: &str, n: usize) -> String {
+    let count = text.chars().count();
+    if count <= n {
+        return text.to_string();
+    }
+    let rest: String = text.chars().skip(count - (n - 1)).collect();
+    format!("…{rest}")
+}
+
 fn approval(frame: &mut Frame, area: Rect, state: &State, d: &ApprovalDialog, theme: &Theme) {
     let verb = if d.approve { "APPROVE" } else { "REJECT" };
     let verb_style = if d.approve {
@@ -264,7 +277,18 @@ fn approval(frame: &mut Frame, area: Rect, state: &State, d: &ApprovalDialog, th
             theme.error(),
         ));
     }
-    lines.push(Line::raw(format!("comment> {}▏", d.comment)));
+    // The counter names PutApprovalResult's limit; a long comment shows its end, where typing goes.
+    let count = d.comment.chars().count();
+    let max = crate::console::input::COMMENT_MAX;
+    lines.push(Line::styled(
+        format!("comment ({count}/{max} characters)"),
+        if count >= max {
+            theme.warn()
+        } else {
+            theme.dim()
+        },
+    ));
+    lines.push(Line::raw(format!("> {}▏", tail(&d.comment, COMMENT_SHOWN))));
     lines.push(Line::styled(
         "enter: send    tab: approve/reject    esc: cancel",
         theme.key(),

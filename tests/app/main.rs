@@ -11,6 +11,7 @@ mod cfn_engine;
 mod cli;
 mod config;
 mod emulator_cloudformation;
+mod hostile;
 mod provision;
 mod stack_examples;
 mod template;

@@ -7,6 +7,7 @@
 mod cli;
 use crate::common;
 mod deployments;
+mod outcomes;
 mod pipelines;
 
 use std::sync::Arc;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod harness;
+mod hostile;
 
 use std::time::Duration;
 

@@ -14,6 +14,7 @@ use pipetui::console::{rows, update};
 use pipetui::model::{Operation, RetryMode, Status};
 
 mod operations;
+mod paste;
 
 fn key(c: char) -> Action {
     Action::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))

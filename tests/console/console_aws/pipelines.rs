@@ -17,7 +17,7 @@ use pipetui_emulator::engine::sample_app::git;
 
 use super::{service_code, setup};
 
-const PIPELINE: &str = "acme-orders-pipeline";
+pub(super) const PIPELINE: &str = "acme-orders-pipeline";
 
 fn action(
     name: &str,
@@ -111,7 +111,7 @@ fn declaration() -> PipelineDeclaration {
         .unwrap()
 }
 
-async fn create(emu: &Arc<Emulator>, clients: &Clients) -> String {
+pub(super) async fn create(emu: &Arc<Emulator>, clients: &Clients) -> String {
     clients
         .codepipeline
         .create_pipeline()
@@ -127,12 +127,12 @@ async fn create(emu: &Arc<Emulator>, clients: &Clients) -> String {
         .to_string()
 }
 
-fn settle(emu: &Emulator) {
+pub(super) fn settle(emu: &Emulator) {
     assert!(emu.settle(Duration::from_secs(30)), "the engine settled");
 }
 
 /// The waiting approval as the console would offer it.
-async fn approve_op(clients: &Clients, comment: &str, approve: bool) -> Operation {
+pub(super) async fn approve_op(clients: &Clients, comment: &str, approve: bool) -> Operation {
     let detail = reads::pipeline(clients, PIPELINE).await.unwrap();
     let stage = &detail.stages[1];
     let action = &stage.actions[0];

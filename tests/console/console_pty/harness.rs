@@ -121,6 +121,27 @@ impl Term {
         w.flush().unwrap();
     }
 
+    /// Pastes `text` as a terminal does: wrapped in bracketed-paste markers when the program
+    /// turned bracketed paste on, else as plain typed bytes.
+    pub fn paste(&self, text: &str) {
+        let bracketed = self.parser.lock().unwrap().screen().bracketed_paste();
+        if bracketed {
+            self.keys(&format!("\x1b[200~{text}\x1b[201~"));
+        } else {
+            self.keys(text);
+        }
+    }
+
+    /// Sends a signal (`TERM`, `HUP`, `INT`, `QUIT`) to the process, as `kill -s NAME` does.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.process_id().expect("a pid");
+        let status = std::process::Command::new("kill")
+            .args(["-s", name, &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -s {name} {pid}: {status:?}");
+    }
+
     /// Waits for the process to end and the last output to be parsed; its exit status.
     pub fn wait_exit(&mut self) -> portable_pty::ExitStatus {
         let deadline = Instant::now() + PATIENCE;
@@ -141,7 +162,8 @@ impl Term {
         status
     }
 
-    /// The terminal is back to normal: main screen, cursor visible, no mouse capture.
+    /// The terminal is back to normal: main screen, cursor visible, no mouse capture, no bracketed
+    /// paste.
     pub fn assert_restored(&self) {
         let parser = self.parser.lock().unwrap();
         let screen = parser.screen();
@@ -152,6 +174,7 @@ impl Term {
             vt100::MouseProtocolMode::None,
             "mouse capture is still on"
         );
+        assert!(!screen.bracketed_paste(), "bracketed paste is still on");
     }
 }
 

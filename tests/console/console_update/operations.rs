@@ -324,3 +324,24 @@ fn production_comes_from_each_environments_flag() {
         assert_eq!(s.is_production(name), prod, "{name}");
     }
 }
+
+#[test]
+fn a_lost_answer_reads_unknown_not_failed() {
+    let mut s = on_row(false, "Staging", false);
+    press(&mut s, "ry");
+    let op = s.in_flight[0].clone();
+    update(
+        &mut s,
+        Action::Unknown {
+            op,
+            message: "the answer was lost (RetryStageExecution timed out)".into(),
+        },
+    );
+    let notice = &s.notices.last().expect("a notice").text;
+    assert!(notice.contains("outcome unknown"), "{notice}");
+    assert!(!notice.contains("failed"), "{notice}");
+    assert!(
+        s.in_flight.is_empty(),
+        "the operator may decide to send it again"
+    );
+}
