@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
+pub use super::regex::Regex;
+
 /// The message AWS gives (as `InvalidParameterException`) for a pattern it cannot parse.
 pub const INVALID_PATTERN: &str = "Invalid filter pattern";
 
@@ -646,72 +648,4 @@ fn conditions_hold(slots: &[Slot], bound: &[&str]) -> bool {
         }),
         _ => true,
     })
-}
-
-// ---- regex (AWS subset: literals, ., [classes], \d\w\s, ^ $, * + ? {n,m}, top-level |) ------
-
-/// A compiled `%regex%`; matching is a search (unanchored unless `^`/`$` are used). CloudWatch
-/// Logs accepts a subset of regular expressions (no groups, ASCII only, bounded repetition);
-/// this checks that subset, then `regex-lite` does the matching in linear time.
-#[derive(Debug, Clone)]
-pub struct Regex {
-    re: regex_lite::Regex,
-}
-
-/// The largest `{n,m}` bound accepted.
-const MAX_REPEAT: usize = 1000;
-
-impl Regex {
-    /// Compiles the AWS regex subset; groups `(`/`)` and multi-byte characters are rejected.
-    pub fn parse(src: &str) -> Result<Regex, PatternError> {
-        if !src.is_ascii() {
-            return err("multi-byte characters are not supported in regex");
-        }
-        let bytes = src.as_bytes();
-        let mut i = 0;
-        let mut in_class = false;
-        while let Some(&c) = bytes.get(i) {
-            i += 1;
-            match c {
-                b'\\' => {
-                    if bytes.get(i).is_none() {
-                        return err("trailing backslash");
-                    }
-                    i += 1;
-                }
-                b'[' if !in_class => in_class = true,
-                b']' if in_class => in_class = false,
-                b'(' | b')' if !in_class => {
-                    return err("parentheses are not supported in regex");
-                }
-                b'{' if !in_class => {
-                    let Some(close) = bytes[i..].iter().position(|&d| d == b'}') else {
-                        return err("unclosed '{'");
-                    };
-                    let body = &src[i..i + close];
-                    let too_big = body
-                        .split(',')
-                        .filter_map(|n| n.trim().parse::<usize>().ok())
-                        .any(|n| n > MAX_REPEAT);
-                    if too_big {
-                        return err("repetition count too large");
-                    }
-                }
-                _ => {}
-            }
-        }
-        // `(?m)` is off: `^` and `$` are the message's ends; `.` never matches a newline.
-        let re = regex_lite::RegexBuilder::new(src)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| PatternError {
-                detail: format!("bad regex: {e}"),
-            })?;
-        Ok(Regex { re })
-    }
-
-    /// Whether the regex matches anywhere in `text`.
-    pub fn is_match(&self, text: &str) -> bool {
-        self.re.is_match(text)
-    }
 }
