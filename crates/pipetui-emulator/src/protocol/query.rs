@@ -159,6 +159,16 @@ pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Whether `s` can be an element name as AWS's member names are: an ASCII letter or `_`, then
+/// letters, digits, `_`, `-` or `.`.
+fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
 fn text(w: &mut Writer<Vec<u8>>, name: &str, s: &str) {
     let _ = w.write_event(Event::Start(BytesStart::new(name)));
     let _ = w.write_event(Event::Text(BytesText::from_escaped(escape_text(s))));
@@ -183,7 +193,9 @@ fn element(w: &mut Writer<Vec<u8>>, name: &str, v: &Value) {
         }
         Value::Object(m) => {
             let _ = w.write_event(Event::Start(BytesStart::new(name)));
-            for (k, v) in m {
+            // Keys become element names: one a client slipped into stored JSON (AWS's
+            // deserialisers drop unknown members) must not break or inject markup.
+            for (k, v) in m.iter().filter(|(k, _)| is_xml_name(k)) {
                 element(w, k, v);
             }
             let _ = w.write_event(Event::End(BytesEnd::new(name)));
@@ -202,7 +214,7 @@ pub fn encode_response(service: ServiceId, op: &str, output: &Output, request_id
         let result = format!("{op}Result");
         let _ = w.write_event(Event::Start(BytesStart::new(result.as_str())));
         if let Some(fields) = output.value.as_object() {
-            for (k, v) in fields {
+            for (k, v) in fields.iter().filter(|(k, _)| is_xml_name(k)) {
                 element(&mut w, k, v);
             }
         }
@@ -259,6 +271,18 @@ mod tests {
                 "Tags": {"k": "v"}
             })
         );
+    }
+
+    #[test]
+    fn keys_that_are_no_element_names_are_left_out_and_text_is_escaped() {
+        let xml = encode_response(
+            ServiceId::CloudWatch,
+            "DescribeAlarms",
+            &serde_json::json!({"A": {"<b x=\"1\">": "v", "Ok": "a\u{1}\r\n"}}).into(),
+            "r1",
+        );
+        assert!(xml.contains("<A><Ok>a&#x1;&#xD;&#xA;</Ok></A>"), "{xml}");
+        assert!(!xml.contains("<b"), "{xml}");
     }
 
     #[test]
