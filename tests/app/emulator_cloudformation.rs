@@ -973,7 +973,8 @@ fn rendered_example() -> String {
         &Default::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    pipetui::stack::render(&loaded.config).to_json_pretty()
+    // Compact, as `init` sends it: pretty JSON exceeds the 51,200 bytes CloudFormation takes inline.
+    serde_json::to_string(&pipetui::stack::render(&loaded.config).to_value()).expect("json")
 }
 
 /// Values for the parameters pipetui's template declares without defaults.

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use serde_json::Value as Json;
 
+pub use super::regex::Regex;
+
 /// The message AWS gives (as `InvalidParameterException`) for a pattern it cannot parse.
 pub const INVALID_PATTERN: &str = "Invalid filter pattern";
 
@@ -40,8 +42,15 @@ enum Kind {
     Regex(Regex),
 }
 
+/// The longest pattern AWS accepts (`FilterPattern`, max 1024); it also bounds the recursion of
+/// matching a space-delimited pattern, once per field.
+pub const MAX_PATTERN_CHARS: usize = 1024;
+
 /// Parses a filter pattern; empty or blank matches every message.
 pub fn parse(pattern: &str) -> Result<FilterPattern, PatternError> {
+    if pattern.chars().nth(MAX_PATTERN_CHARS).is_some() {
+        return err(format!("longer than {MAX_PATTERN_CHARS} characters"));
+    }
     let p = pattern.trim();
     let kind = if p.is_empty() {
         Kind::All
@@ -53,6 +62,7 @@ pub fn parse(pattern: &str) -> Result<FilterPattern, PatternError> {
             toks: lex(inner)?,
             pos: 0,
             json: true,
+            depth: 0,
         };
         let expr = parser.expr()?;
         parser.end()?;
@@ -87,7 +97,8 @@ impl FilterPattern {
             Kind::Space(slots) => {
                 let fields = split_fields(message);
                 let mut bound = Vec::with_capacity(slots.len());
-                assign(slots, 0, &fields, 0, &mut bound)
+                let mut budget = MAX_ASSIGN_STEPS;
+                assign(slots, 0, &fields, 0, &mut bound, &mut budget)
             }
             Kind::Regex(re) => re.is_match(message),
         }
@@ -259,8 +270,9 @@ enum Check {
 
 #[derive(Debug, Clone)]
 enum Expr {
-    And(Box<Expr>, Box<Expr>),
-    Or(Box<Expr>, Box<Expr>),
+    /// Operands of a chain of `&&` (flat, so a long chain is not a deep tree).
+    And(Vec<Expr>),
+    Or(Vec<Expr>),
     Cmp(Vec<Seg>, Op, Lit),
     Is(Vec<Seg>, Check),
 }
@@ -275,8 +287,8 @@ enum Found<'a> {
 impl Expr {
     fn eval<'a>(&self, look: &dyn Fn(&[Seg]) -> Found<'a>) -> bool {
         match self {
-            Expr::And(a, b) => a.eval(look) && b.eval(look),
-            Expr::Or(a, b) => a.eval(look) || b.eval(look),
+            Expr::And(all) => all.iter().all(|e| e.eval(look)),
+            Expr::Or(any) => any.iter().any(|e| e.eval(look)),
             Expr::Is(path, check) => match (look(path), check) {
                 (Found::Missing, Check::NotExists) => true,
                 (Found::Json(Json::Null), Check::Null) => true,
@@ -352,10 +364,15 @@ fn json_lookup<'a>(doc: &'a Json, path: &[Seg]) -> Found<'a> {
     Found::Json(cur)
 }
 
+/// Deepest parenthesis nesting accepted in a pattern.
+pub const MAX_NESTING: usize = 32;
+
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
     json: bool,
+    /// Open parentheses around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -374,25 +391,37 @@ impl Parser {
         }
     }
     fn expr(&mut self) -> Result<Expr, PatternError> {
-        let mut left = self.and()?;
+        let mut any = vec![self.and()?];
         while self.peek() == Some(&Tok::Or) {
             self.pos += 1;
-            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+            any.push(self.and()?);
         }
-        Ok(left)
+        Ok(match any.len() {
+            1 => any.swap_remove(0),
+            _ => Expr::Or(any),
+        })
     }
     fn and(&mut self) -> Result<Expr, PatternError> {
-        let mut left = self.primary()?;
+        let mut all = vec![self.primary()?];
         while self.peek() == Some(&Tok::And) {
             self.pos += 1;
-            left = Expr::And(Box::new(left), Box::new(self.primary()?));
+            all.push(self.primary()?);
         }
-        Ok(left)
+        Ok(match all.len() {
+            1 => all.swap_remove(0),
+            _ => Expr::And(all),
+        })
     }
     fn primary(&mut self) -> Result<Expr, PatternError> {
         match self.bump() {
             Some(Tok::LParen) => {
+                // Parsing, matching and dropping recurse once per parenthesis.
+                self.depth += 1;
+                if self.depth > MAX_NESTING {
+                    return err(format!("parentheses nest more than {MAX_NESTING} deep"));
+                }
                 let e = self.expr()?;
+                self.depth -= 1;
                 match self.bump() {
                     Some(Tok::RParen) => Ok(e),
                     _ => err("missing ')'"),
@@ -496,7 +525,15 @@ fn parse_slots(inner: &str) -> Result<Vec<Slot>, PatternError> {
     if parts.len() == 1 && parts[0].trim().is_empty() {
         return err("empty field list");
     }
-    parts.iter().map(|part| parse_slot(part.trim())).collect()
+    let mut slots: Vec<Slot> = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let slot = parse_slot(part.trim())?;
+        // `..., ...` means the same as one `...` and would only multiply the work of matching.
+        if !(matches!(slot, Slot::Ellipsis) && matches!(slots.last(), Some(Slot::Ellipsis))) {
+            slots.push(slot);
+        }
+    }
+    Ok(slots)
 }
 
 fn parse_slot(part: &str) -> Result<Slot, PatternError> {
@@ -519,6 +556,7 @@ fn parse_slot(part: &str) -> Result<Slot, PatternError> {
                 toks,
                 pos: 0,
                 json: false,
+                depth: 0,
             };
             let cond = p.expr()?;
             p.end()?;
@@ -557,26 +595,35 @@ fn split_fields(message: &str) -> Vec<&str> {
     out
 }
 
+/// Most placements of fields into slots tried per message: each `...` multiplies the ways a
+/// message can be split, so a pattern of many ellipses must not stall the caller.
+const MAX_ASSIGN_STEPS: usize = 100_000;
+
 fn assign<'m>(
     slots: &[Slot],
     si: usize,
     fields: &[&'m str],
     fi: usize,
     bound: &mut Vec<&'m str>,
+    budget: &mut usize,
 ) -> bool {
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
     let Some(slot) = slots.get(si) else {
         return fi == fields.len() && conditions_hold(slots, bound);
     };
     match slot {
         Slot::Ellipsis => {
-            (fi..=fields.len()).any(|next| assign(slots, si + 1, fields, next, bound))
+            (fi..=fields.len()).any(|next| assign(slots, si + 1, fields, next, bound, budget))
         }
         Slot::Field { .. } => {
             let Some(field) = fields.get(fi) else {
                 return false;
             };
             bound.push(field);
-            let ok = assign(slots, si + 1, fields, fi + 1, bound);
+            let ok = assign(slots, si + 1, fields, fi + 1, bound, budget);
             bound.pop();
             ok
         }
@@ -601,72 +648,4 @@ fn conditions_hold(slots: &[Slot], bound: &[&str]) -> bool {
         }),
         _ => true,
     })
-}
-
-// ---- regex (AWS subset: literals, ., [classes], \d\w\s, ^ $, * + ? {n,m}, top-level |) ------
-
-/// A compiled `%regex%`; matching is a search (unanchored unless `^`/`$` are used). CloudWatch
-/// Logs accepts a subset of regular expressions (no groups, ASCII only, bounded repetition);
-/// this checks that subset, then `regex-lite` does the matching in linear time.
-#[derive(Debug, Clone)]
-pub struct Regex {
-    re: regex_lite::Regex,
-}
-
-/// The largest `{n,m}` bound accepted.
-const MAX_REPEAT: usize = 1000;
-
-impl Regex {
-    /// Compiles the AWS regex subset; groups `(`/`)` and multi-byte characters are rejected.
-    pub fn parse(src: &str) -> Result<Regex, PatternError> {
-        if !src.is_ascii() {
-            return err("multi-byte characters are not supported in regex");
-        }
-        let bytes = src.as_bytes();
-        let mut i = 0;
-        let mut in_class = false;
-        while let Some(&c) = bytes.get(i) {
-            i += 1;
-            match c {
-                b'\\' => {
-                    if bytes.get(i).is_none() {
-                        return err("trailing backslash");
-                    }
-                    i += 1;
-                }
-                b'[' if !in_class => in_class = true,
-                b']' if in_class => in_class = false,
-                b'(' | b')' if !in_class => {
-                    return err("parentheses are not supported in regex");
-                }
-                b'{' if !in_class => {
-                    let Some(close) = bytes[i..].iter().position(|&d| d == b'}') else {
-                        return err("unclosed '{'");
-                    };
-                    let body = &src[i..i + close];
-                    let too_big = body
-                        .split(',')
-                        .filter_map(|n| n.trim().parse::<usize>().ok())
-                        .any(|n| n > MAX_REPEAT);
-                    if too_big {
-                        return err("repetition count too large");
-                    }
-                }
-                _ => {}
-            }
-        }
-        // `(?m)` is off: `^` and `$` are the message's ends; `.` never matches a newline.
-        let re = regex_lite::RegexBuilder::new(src)
-            .size_limit(1 << 20)
-            .build()
-            .map_err(|e| PatternError {
-                detail: format!("bad regex: {e}"),
-            })?;
-        Ok(Regex { re })
-    }
-
-    /// Whether the regex matches anywhere in `text`.
-    pub fn is_match(&self, text: &str) -> bool {
-        self.re.is_match(text)
-    }
 }

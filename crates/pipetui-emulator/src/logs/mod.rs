@@ -1,2 +1,3 @@
 pub mod filter;
+mod regex;
 pub mod tokens;

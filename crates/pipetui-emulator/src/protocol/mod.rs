@@ -7,6 +7,7 @@
 
 pub mod cbor;
 pub mod query;
+mod types;
 pub mod value;
 
 use serde_json::Value;
@@ -276,6 +277,8 @@ pub fn decode(req: &HttpRequest) -> Result<Call, Rejected> {
                 )
             })?
         };
+        types::check(service, op, Protocol::RpcV2Cbor, &input)
+            .map_err(|e| reject(Protocol::RpcV2Cbor, Some(service), op, e))?;
         return Ok(Call {
             service,
             operation: op.to_string(),
@@ -310,6 +313,8 @@ pub fn decode(req: &HttpRequest) -> Result<Call, Rejected> {
                 )
             })?
         };
+        types::check(service, op, protocol, &input)
+            .map_err(|e| reject(protocol, Some(service), op, e))?;
         return Ok(Call {
             service,
             operation: op.to_string(),
@@ -329,15 +334,30 @@ pub fn decode(req: &HttpRequest) -> Result<Call, Rejected> {
     if form.len() > MAX_BODY {
         return Err(reject(Protocol::AwsQuery, None, "", too_large()));
     }
-    let (action, version, input) = query::decode_form(&form);
+    let query::Form {
+        action,
+        version,
+        input,
+    } = query::decode_form(&form).map_err(|m| {
+        reject(
+            Protocol::AwsQuery,
+            query_service(&form),
+            "",
+            ServiceError::validation(m),
+        )
+    })?;
     let service = version.as_deref().and_then(ServiceId::from_query_version);
     match (action, service) {
-        (Some(action), Some(service)) => Ok(Call {
-            service,
-            operation: action,
-            protocol: Protocol::AwsQuery,
-            input,
-        }),
+        (Some(action), Some(service)) => {
+            types::check(service, &action, Protocol::AwsQuery, &input)
+                .map_err(|e| reject(Protocol::AwsQuery, Some(service), &action, e))?;
+            Ok(Call {
+                service,
+                operation: action,
+                protocol: Protocol::AwsQuery,
+                input,
+            })
+        }
         (action, service) => {
             let action = action.unwrap_or_default();
             let e = ServiceError::new(
@@ -347,6 +367,13 @@ pub fn decode(req: &HttpRequest) -> Result<Call, Rejected> {
             Err(reject(Protocol::AwsQuery, service, &action, e))
         }
     }
+}
+
+/// The service a form names by its `Version`, for the envelope of a form that failed to decode.
+fn query_service(form: &[u8]) -> Option<ServiceId> {
+    form_urlencoded::parse(form)
+        .find(|(k, _)| k == "Version")
+        .and_then(|(_, v)| ServiceId::from_query_version(&v))
 }
 
 fn unknown_op(prefix: &str, op: &str) -> ServiceError {

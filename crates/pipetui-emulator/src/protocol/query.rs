@@ -87,8 +87,22 @@ impl Node {
     }
 }
 
-/// Returns `Action`, `Version` and the other members as nested JSON (scalars as text).
-pub fn decode_form(body: &[u8]) -> (Option<String>, Option<String>, Value) {
+/// Most dot-separated segments a form key may have. Building, converting and dropping the member
+/// tree recurse once per segment, so a hostile `a.a.a…` key must not reach them unbounded; real
+/// requests stay below ten (`Parameters.member.1.ParameterKey`).
+pub const MAX_KEY_SEGMENTS: usize = 64;
+
+/// A decoded form: `Action`, `Version` and the other members as nested JSON (scalars as text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Form {
+    pub action: Option<String>,
+    pub version: Option<String>,
+    pub input: Value,
+}
+
+/// Decodes a form body. A key nested deeper than [`MAX_KEY_SEGMENTS`] is refused; the message
+/// is what the validation error says.
+pub fn decode_form(body: &[u8]) -> Result<Form, String> {
     let mut action = None;
     let mut version = None;
     let mut root = Node::Fields(BTreeMap::new());
@@ -97,17 +111,67 @@ pub fn decode_form(body: &[u8]) -> (Option<String>, Option<String>, Value) {
             "Action" => action = Some(v.into_owned()),
             "Version" => version = Some(v.into_owned()),
             key => {
-                let parts: Vec<&str> = key.split('.').collect();
+                let parts: Vec<&str> = key.split('.').take(MAX_KEY_SEGMENTS + 1).collect();
+                if parts.len() > MAX_KEY_SEGMENTS {
+                    let shown: String = key.chars().take(40).collect();
+                    return Err(format!(
+                        "The parameter {shown}... is nested more than {MAX_KEY_SEGMENTS} levels deep."
+                    ));
+                }
                 root.insert(&parts, v.into_owned());
             }
         }
     }
-    (action, version, root.into_json())
+    Ok(Form {
+        action,
+        version,
+        input: root.into_json(),
+    })
+}
+
+/// Escapes text as AWS's XML writers do: the five markup characters as entities, and line
+/// breaks (`\r`, `\n`, U+0085, U+2028) as character references so they survive XML's
+/// end-of-line normalisation. Characters XML 1.0 cannot carry at all (C0 controls but tab,
+/// U+FFFE, U+FFFF) are written as character references too, which the SDK's parser decodes,
+/// rather than raw, which would make the whole answer unreadable.
+pub fn escape_text(s: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| {
+        matches!(
+            c,
+            '&' | '<' | '>' | '\'' | '"' | '\u{85}' | '\u{2028}' | '\u{FFFE}' | '\u{FFFF}'
+        ) || (c.is_ascii_control() && c != '\t' && c != '\u{7F}')
+    };
+    if !s.contains(special) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\'' => out.push_str("&apos;"),
+            '"' => out.push_str("&quot;"),
+            c if special(c) => out.push_str(&format!("&#x{:X};", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `s` can be an element name as AWS's member names are: an ASCII letter or `_`, then
+/// letters, digits, `_`, `-` or `.`.
+fn is_xml_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 fn text(w: &mut Writer<Vec<u8>>, name: &str, s: &str) {
     let _ = w.write_event(Event::Start(BytesStart::new(name)));
-    let _ = w.write_event(Event::Text(BytesText::new(s)));
+    let _ = w.write_event(Event::Text(BytesText::from_escaped(escape_text(s))));
     let _ = w.write_event(Event::End(BytesEnd::new(name)));
 }
 
@@ -129,7 +193,9 @@ fn element(w: &mut Writer<Vec<u8>>, name: &str, v: &Value) {
         }
         Value::Object(m) => {
             let _ = w.write_event(Event::Start(BytesStart::new(name)));
-            for (k, v) in m {
+            // Keys become element names: one a client slipped into stored JSON (AWS's
+            // deserialisers drop unknown members) must not break or inject markup.
+            for (k, v) in m.iter().filter(|(k, _)| is_xml_name(k)) {
                 element(w, k, v);
             }
             let _ = w.write_event(Event::End(BytesEnd::new(name)));
@@ -148,7 +214,7 @@ pub fn encode_response(service: ServiceId, op: &str, output: &Output, request_id
         let result = format!("{op}Result");
         let _ = w.write_event(Event::Start(BytesStart::new(result.as_str())));
         if let Some(fields) = output.value.as_object() {
-            for (k, v) in fields {
+            for (k, v) in fields.iter().filter(|(k, _)| is_xml_name(k)) {
                 element(&mut w, k, v);
             }
         }
@@ -193,11 +259,11 @@ mod tests {
     #[test]
     fn form_lists_structures_and_maps() {
         let body = b"Action=CreateStack&Version=2010-05-15&StackName=s&Parameters.member.1.ParameterKey=A&Parameters.member.1.ParameterValue=1&Parameters.member.2.ParameterKey=B&Capabilities.member.1=CAPABILITY_IAM&Tags.entry.1.key=k&Tags.entry.1.value=v";
-        let (a, v, input) = decode_form(body);
-        assert_eq!(a.as_deref(), Some("CreateStack"));
-        assert_eq!(v.as_deref(), Some("2010-05-15"));
+        let form = decode_form(body).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(form.action.as_deref(), Some("CreateStack"));
+        assert_eq!(form.version.as_deref(), Some("2010-05-15"));
         assert_eq!(
-            input,
+            form.input,
             serde_json::json!({
                 "StackName": "s",
                 "Parameters": [{"ParameterKey": "A", "ParameterValue": "1"}, {"ParameterKey": "B"}],
@@ -205,6 +271,18 @@ mod tests {
                 "Tags": {"k": "v"}
             })
         );
+    }
+
+    #[test]
+    fn keys_that_are_no_element_names_are_left_out_and_text_is_escaped() {
+        let xml = encode_response(
+            ServiceId::CloudWatch,
+            "DescribeAlarms",
+            &serde_json::json!({"A": {"<b x=\"1\">": "v", "Ok": "a\u{1}\r\n"}}).into(),
+            "r1",
+        );
+        assert!(xml.contains("<A><Ok>a&#x1;&#xD;&#xA;</Ok></A>"), "{xml}");
+        assert!(!xml.contains("<b"), "{xml}");
     }
 
     #[test]

@@ -31,6 +31,28 @@ fn not_found(message: impl Into<String>) -> ServiceError {
     ServiceError::new("ResourceNotFound", message).with_status(404)
 }
 
+/// AlarmName is 1 to 255 characters, "and can't contain ASCII control characters" (the
+/// PutMetricAlarm reference); such a name would also be unwritable in awsQuery's XML.
+fn check_alarm_name(name: &str) -> Result<(), ServiceError> {
+    let len = name.chars().count();
+    if !(1..=255).contains(&len) {
+        return Err(ServiceError::validation(format!(
+            "1 validation error detected: Value at 'alarmName' failed to satisfy constraint: Member must have length {}",
+            if len == 0 {
+                "greater than or equal to 1"
+            } else {
+                "less than or equal to 255"
+            }
+        )));
+    }
+    if name.chars().any(|c| c.is_ascii_control()) {
+        return Err(invalid(
+            "The value for parameter AlarmName must not contain ASCII control characters.",
+        ));
+    }
+    Ok(())
+}
+
 /// Dimensions as sorted `[{Name, Value}]`, so equal sets compare equal.
 fn dimensions(input: &Input<'_>) -> Vec<Value> {
     let mut d: Vec<(String, String)> = input
@@ -327,6 +349,7 @@ impl CloudWatch {
 
     fn put_metric_alarm(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
         let name = input.str("AlarmName").ok_or_else(|| missing("AlarmName"))?;
+        check_alarm_name(name)?;
         let namespace = input.str("Namespace").unwrap_or("");
         let metric = input.str("MetricName").unwrap_or("");
         if input.list("Metrics").is_empty() && (namespace.is_empty() || metric.is_empty()) {

@@ -14,6 +14,8 @@ mod emulator_codepipeline;
 mod emulator_core;
 mod emulator_logs;
 mod emulator_pure;
+mod fuzz_decoders;
+mod hostile_decode;
 mod hostile_net;
 mod pipeline_release;
 mod readme;

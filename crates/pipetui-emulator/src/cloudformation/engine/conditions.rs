@@ -9,6 +9,9 @@ use super::params::ResolvedParams;
 use super::template::Template;
 use super::{Context, EngineError};
 
+/// Longest chain of conditions using conditions (`C0` uses `C1` uses `C2` …) that is evaluated.
+pub const MAX_CONDITION_CHAIN: usize = 64;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Conditions {
     values: BTreeMap<String, bool>,
@@ -66,6 +69,12 @@ fn resolve(
             "Unresolved dependencies [{name}]. Cannot reference resources in the Conditions block of the template"
         )));
     };
+    if visiting.len() >= MAX_CONDITION_CHAIN {
+        // Each `Condition` reference resolves the one it names first, recursively.
+        return Err(EngineError::format(format!(
+            "Conditions reference other conditions more than {MAX_CONDITION_CHAIN} levels deep: {name}"
+        )));
+    }
     if visiting.iter().any(|v| v == name) {
         return Err(EngineError::format(format!(
             "Circular dependency between conditions: [{}]",

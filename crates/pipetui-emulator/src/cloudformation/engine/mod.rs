@@ -26,6 +26,8 @@ mod tests;
 mod validate;
 mod yaml;
 
+pub use yaml::{MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH};
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -33,7 +35,7 @@ pub use changeset::{
     Change, ChangeAction, ChangeDetail, Evaluation, Replacement, RequiresRecreation,
     ResourceSnapshot, diff, no_changes, snapshot,
 };
-pub use conditions::{Conditions, evaluate_conditions};
+pub use conditions::{Conditions, MAX_CONDITION_CHAIN, evaluate_conditions};
 pub use graph::{dependencies, dependency_order, references};
 pub use intrinsics::{NoResources, ResourceLookup, Scope, evaluate, evaluate_properties};
 pub use outputs::{EvaluatedOutput, evaluate_outputs};

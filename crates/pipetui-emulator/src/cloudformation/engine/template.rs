@@ -1,5 +1,7 @@
 //! The typed template: sections pulled out of the parsed body, in source order.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::yaml::{Parsed, parse_body};
@@ -175,15 +177,17 @@ pub fn parse_template(body: &str) -> Result<Template, EngineError> {
 /// The entries of `m` in source order; keys the order pass missed go last, sorted.
 fn ordered(m: &Map<String, Value>, order: Option<&Vec<String>>) -> Vec<(String, Value)> {
     let mut out: Vec<(String, Value)> = Vec::with_capacity(m.len());
+    // A set, not a scan of `out`: a section may have thousands of keys.
+    let mut placed: HashSet<&str> = HashSet::with_capacity(m.len());
     for k in order.into_iter().flatten() {
         if let Some(v) = m.get(k)
-            && !out.iter().any(|(o, _)| o == k)
+            && placed.insert(k.as_str())
         {
             out.push((k.clone(), v.clone()));
         }
     }
     for (k, v) in m {
-        if !out.iter().any(|(o, _)| o == k) {
+        if placed.insert(k.as_str()) {
             out.push((k.clone(), v.clone()));
         }
     }

@@ -40,14 +40,101 @@ const FN_TAGS: &[&str] = &[
     "ToJsonString",
 ];
 
+/// The largest template AWS accepts at all (1 MB, by URL; an inline TemplateBody is limited to
+/// 51,200 bytes by the service before it gets here).
+pub const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
+
+/// Deepest nesting of mappings and lists a template may have. Every walker over a template
+/// (validation, references, evaluation) recurses once per level; real templates stay near 20.
+pub const MAX_TEMPLATE_DEPTH: usize = 64;
+
 pub(crate) fn parse_body(body: &str) -> Result<Parsed, EngineError> {
+    if body.len() > MAX_TEMPLATE_BYTES {
+        return Err(EngineError::validation(format!(
+            "Template may not exceed {MAX_TEMPLATE_BYTES} bytes in size."
+        )));
+    }
     // AWS tries JSON first, then YAML (a YAML flow mapping also starts with `{`); the JSON
     // error is the one worth reporting for a body that looks like JSON.
-    if body.trim_start().starts_with('{') {
+    let parsed = if body.trim_start().starts_with('{') {
         parse_json(body).or_else(|json_err| parse_yaml(body).map_err(|_| json_err))
     } else {
         parse_yaml(body)
+    }?;
+    if depth(&parsed.value) > MAX_TEMPLATE_DEPTH {
+        return Err(too_deep());
     }
+    Ok(parsed)
+}
+
+fn too_deep() -> EngineError {
+    EngineError::format(format!(
+        "the template nests mappings and lists more than {MAX_TEMPLATE_DEPTH} levels deep"
+    ))
+}
+
+/// Nesting depth of a value, without recursion (the value may be as deep as a parser allows).
+fn depth(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match v {
+            Value::Array(items) => stack.extend(items.iter().map(|i| (i, d + 1))),
+            Value::Object(m) => stack.extend(m.values().map(|i| (i, d + 1))),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// A cheap upper estimate of a YAML document's nesting: block indentation levels (and `- - x`
+/// sequences on one line) plus open flow brackets. libyaml builds every level before the
+/// deserialiser's own limit can refuse it, which took tens of seconds for 100,000 levels, so
+/// deep documents are refused before libyaml sees them. Quotes are tracked per line only.
+fn yaml_depth_estimate(body: &str) -> usize {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    let mut deepest = 0usize;
+    for line in body.lines() {
+        let content = line.trim_start_matches(' ');
+        if content.is_empty() || content.starts_with('#') {
+            continue;
+        }
+        let mut indent = line.len() - content.len();
+        if flow == 0 {
+            while indents.last().is_some_and(|&top| top >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+            // `- - - x` opens one sequence per dash.
+            let mut rest = content;
+            while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+                indent += 2;
+                indents.push(indent);
+                rest = r.trim_start_matches([' ', '\t']);
+            }
+        }
+        let mut quote: Option<char> = None;
+        let mut prev = ' ';
+        for c in content.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '#') if prev == ' ' || prev == '\t' => break,
+                (None, '"' | '\'') if matches!(prev, ' ' | '\t' | '[' | '{' | ',' | ':') => {
+                    quote = Some(c)
+                }
+                (None, '[' | '{') => flow += 1,
+                (None, ']' | '}') => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            deepest = deepest.max(indents.len() + flow);
+            prev = c;
+        }
+        deepest = deepest.max(indents.len() + flow);
+    }
+    deepest
 }
 
 fn parse_json(body: &str) -> Result<Parsed, EngineError> {
@@ -66,6 +153,11 @@ fn parse_json(body: &str) -> Result<Parsed, EngineError> {
 }
 
 fn parse_yaml(body: &str) -> Result<Parsed, EngineError> {
+    // Twice the template limit: the estimate may count a bracket in a plain scalar or a block
+    // scalar's deeper indentation, and the exact check follows the parse.
+    if yaml_depth_estimate(body) > 2 * MAX_TEMPLATE_DEPTH {
+        return Err(too_deep());
+    }
     let yaml: Yaml = serde_yaml_ng::from_str(body).map_err(|e| match e.location() {
         Some(l) => EngineError::format(format!(
             "YAML not well-formed. (line {}, column {})",

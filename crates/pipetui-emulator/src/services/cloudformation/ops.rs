@@ -40,8 +40,14 @@ pub(super) fn stack(ctx: &Ctx<'_>, name_or_id: &str) -> Result<Stack, ServiceErr
     find_stack(ctx, name_or_id)?.ok_or_else(|| not_found(name_or_id))
 }
 
+/// The longest inline `TemplateBody` AWS accepts, in bytes (templates by URL may be 1 MB).
+pub(super) const MAX_TEMPLATE_BODY: usize = 51_200;
+
 pub(super) fn template_body(input: &Input<'_>) -> Result<String, ServiceError> {
     match (input.str("TemplateBody"), input.str("TemplateURL")) {
+        (Some(b), _) if b.len() > MAX_TEMPLATE_BODY => Err(ServiceError::validation(format!(
+            "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {MAX_TEMPLATE_BODY}"
+        ))),
         (Some(b), _) => Ok(b.to_string()),
         (None, Some(_)) => Err(ServiceError::validation(
             "TemplateURL is not supported by the emulator: pass TemplateBody",
