@@ -250,10 +250,13 @@ pub fn aggregate(
     let mut i = 0;
     while let Some(first) = inside.get(i) {
         let bucket = (first.timestamp / period).floor() * period;
+        // At least the first sample: where `bucket + period` rounds back to `bucket` (huge
+        // timestamps), counting none would never move `i` on.
         let n = inside[i..]
             .iter()
             .take_while(|s| s.timestamp < bucket + period)
-            .count();
+            .count()
+            .max(1);
         let group = &inside[i..i + n];
         i += n;
         let mut values: Vec<(f64, f64)> = group

@@ -14,6 +14,7 @@ mod emulator_codepipeline;
 mod emulator_core;
 mod emulator_logs;
 mod emulator_pure;
+mod hostile_services;
 mod pipeline_release;
 mod readme;
 mod readme_example;

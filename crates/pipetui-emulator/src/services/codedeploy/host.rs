@@ -12,6 +12,9 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use crate::engine::groups;
+use crate::store::Store;
+
 /// `logTail` holds at most the last 4 KB of a script's output, as on AWS.
 const TAIL: u64 = 4096;
 
@@ -53,17 +56,18 @@ impl std::fmt::Debug for Runner {
 
 /// Kills a script and everything it started (it leads its own process group).
 fn kill(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    groups::kill(child.id());
     let _ = child.kill();
     let _ = child.wait();
 }
 
+/// The owner a script's process group is recorded under.
+fn owner(key: &str) -> String {
+    format!("codedeploy/{key}")
+}
+
 impl Runner {
-    pub fn start(&self, key: &str, s: Script<'_>) -> std::io::Result<()> {
+    pub fn start(&self, store: &Store, key: &str, s: Script<'_>) -> std::io::Result<()> {
         if let Some(parent) = s.log.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -78,6 +82,8 @@ impl Runner {
             .stderr(err)
             .process_group(0)
             .spawn()?;
+        // Recorded so an emulator opened after a crash can kill it.
+        groups::record(store, &owner(key), child.id());
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         runs.insert(
             key.to_string(),
@@ -93,7 +99,16 @@ impl Runner {
 
     /// The state of `key`'s script at emulated time `now`; `None` when none was started.
     /// A script past its timeout on the emulated clock is killed.
-    pub fn poll(&self, key: &str, now: f64) -> Option<Poll> {
+    pub fn poll(&self, store: &Store, key: &str, now: f64) -> Option<Poll> {
+        let poll = self.poll_run(key, now);
+        // A script that exited may leave a server it started running; only the record goes.
+        if !matches!(poll, None | Some(Poll::Running)) {
+            groups::forget(store, &owner(key));
+        }
+        poll
+    }
+
+    fn poll_run(&self, key: &str, now: f64) -> Option<Poll> {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         let run = runs.get_mut(key)?;
         match run.child.try_wait() {
@@ -122,8 +137,9 @@ impl Runner {
         }
     }
 
-    /// Kills every script whose key starts with `prefix` (a deployment that stopped).
-    pub fn kill_all(&self, prefix: &str) {
+    /// Kills every script whose key starts with `prefix` (a deployment that stopped) and
+    /// forgets their records when a store is at hand.
+    pub fn kill_all(&self, store: Option<&Store>, prefix: &str) {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         let keys: Vec<String> = runs
             .keys()
@@ -133,6 +149,9 @@ impl Runner {
         for k in keys {
             if let Some(mut r) = runs.remove(&k) {
                 kill(&mut r.child);
+                if let Some(store) = store {
+                    groups::forget(store, &owner(&k));
+                }
             }
         }
     }
@@ -147,7 +166,7 @@ impl Runner {
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        self.kill_all("");
+        self.kill_all(None, "");
     }
 }
 

@@ -19,7 +19,7 @@ fn app_name<'a>(input: &Input<'a>) -> Result<&'a str, ServiceError> {
                 "Application name is required",
             )
         })?;
-    if name.len() > 100 {
+    if name.chars().count() > 100 {
         return Err(err(
             "InvalidApplicationNameException",
             "Application name is longer than 100 characters",
@@ -29,7 +29,7 @@ fn app_name<'a>(input: &Input<'a>) -> Result<&'a str, ServiceError> {
 }
 
 fn group_name<'a>(input: &Input<'a>) -> Result<&'a str, ServiceError> {
-    input
+    let name = input
         .str("deploymentGroupName")
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
@@ -37,7 +37,50 @@ fn group_name<'a>(input: &Input<'a>) -> Result<&'a str, ServiceError> {
                 "DeploymentGroupNameRequiredException",
                 "Deployment Group name is required",
             )
-        })
+        })?;
+    valid_group_name(name)
+}
+
+/// Deployment group names are 1 to 100 characters, as application names are.
+fn valid_group_name(name: &str) -> Result<&str, ServiceError> {
+    if name.chars().count() > 100 {
+        return Err(err(
+            "InvalidDeploymentGroupNameException",
+            "Deployment group name is longer than 100 characters",
+        ));
+    }
+    Ok(name)
+}
+
+/// Canary and linear shifts move 1–99 percent every whole number of minutes; anything else
+/// would never reach (or would overshoot) full traffic.
+fn valid_traffic_routing(t: &Input<'_>) -> Result<(), ServiceError> {
+    let step = |o: Option<Input<'_>>, pct: &str, interval: &str| {
+        let o = o.ok_or(())?;
+        let p = o.i64(pct).ok_or(())?;
+        let i = o.i64(interval).ok_or(())?;
+        ((1..=99).contains(&p) && i >= 1).then_some(()).ok_or(())
+    };
+    let ok = match t.str("type") {
+        Some("AllAtOnce") | None => Ok(()),
+        Some("TimeBasedCanary") => step(
+            t.object("timeBasedCanary"),
+            "canaryPercentage",
+            "canaryInterval",
+        ),
+        Some("TimeBasedLinear") => step(
+            t.object("timeBasedLinear"),
+            "linearPercentage",
+            "linearInterval",
+        ),
+        Some(_) => Err(()),
+    };
+    ok.map_err(|_| {
+        err(
+            "InvalidTrafficRoutingConfigurationException",
+            "The configuration that specifies how traffic is routed during a deployment is invalid.",
+        )
+    })
 }
 
 pub fn create_application(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
@@ -233,6 +276,9 @@ pub fn update_deployment_group(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value,
                 "Deployment Group name is required",
             )
         })?;
+    if let Some(n) = input.str("newDeploymentGroupName") {
+        valid_group_name(n)?;
+    }
     ctx.store.write(|tx| {
         let mut doc = load_group(tx, app, name)?;
         group_settings(tx, &input, &mut doc)?;
@@ -404,7 +450,14 @@ pub fn create_deployment_config(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value
             "minimumHealthyHosts is required for the Server compute platform.",
         ));
     }
+    if name.chars().count() > 100 {
+        return Err(err(
+            "InvalidDeploymentConfigNameException",
+            "Deployment config name is longer than 100 characters",
+        ));
+    }
     if let Some(t) = input.object("trafficRoutingConfig") {
+        valid_traffic_routing(&t)?;
         doc["trafficRoutingConfig"] = t.0.clone();
     }
     let id = doc["deploymentConfigId"].clone();
