@@ -11,6 +11,23 @@ use crate::store::Store;
 const SVC: &str = "engine";
 const KIND: &str = "process-group";
 
+/// The first line of every shell the engine starts: it waits for one line on stdin, sent once
+/// its group is recorded, and exits if the emulator died before (stdin then ends empty).
+pub const GATE: &str = "read -r __pipetui_gate || exit 1; exec </dev/null\n";
+
+/// Records `child`'s group for `owner`, then lets it past [`GATE`].
+pub fn record_and_open(store: &Store, owner: &str, child: &mut std::process::Child) {
+    record(store, owner, child.id());
+    open_gate(child);
+}
+
+/// Lets `child` past [`GATE`] (closing its stdin).
+pub fn open_gate(child: &mut std::process::Child) {
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = std::io::Write::write_all(&mut stdin, b"\n");
+    }
+}
+
 /// Field `n` (1-based, as proc(5) numbers them) of `/proc/<pid>/stat`.
 fn stat_field(pid: u32, n: usize) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;

@@ -119,11 +119,11 @@ fn spawn(sh: &Shell<'_>, cmd: &str) -> std::io::Result<(std::process::Child, std
     // The Command holds the pipe's write ends until dropped, so it lives only in here.
     let mut c = Command::new(sh.shell);
     c.arg("-c")
-        .arg(script(sh, cmd))
+        .arg(format!("{}{}", groups::GATE, script(sh, cmd)))
         .current_dir(sh.dir)
         .env_clear()
         .envs(sh.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(writer.try_clone()?)
         .stderr(writer);
     if let Some(state) = sh.state {
@@ -213,9 +213,11 @@ fn run_command(sh: &Shell<'_>, cmd: &str) -> Result<Outcome, Gone> {
         }
     };
     sh.running.add_group(child.id());
-    // Recorded before anything waits on it: a crash now leaves the group for recovery to kill.
-    if let Some(emu) = sh.rec.emu.upgrade() {
-        groups::record(&emu.store, &owner(&sh.rec.build_id), child.id());
+    // The command starts only once its group is recorded: a crash at any point leaves nothing
+    // recovery does not know of.
+    match sh.rec.emu.upgrade() {
+        Some(emu) => groups::record_and_open(&emu.store, &owner(&sh.rec.build_id), &mut child),
+        None => groups::open_gate(&mut child),
     }
     if let Some(why) = sh.running.cancelled() {
         kill_group(child.id());

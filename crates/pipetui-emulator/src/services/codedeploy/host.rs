@@ -73,17 +73,19 @@ impl Runner {
         }
         let out = File::create(&s.log)?;
         let err = out.try_clone()?;
-        let child = Command::new("/bin/sh")
+        // The script runs once its group is recorded (see `groups::GATE`).
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("{}exec /bin/sh \"$0\"", groups::GATE))
             .arg(&s.path)
             .current_dir(s.host_dir)
             .envs(s.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(out)
             .stderr(err)
             .process_group(0)
             .spawn()?;
-        // Recorded so an emulator opened after a crash can kill it.
-        groups::record(store, &owner(key), child.id());
+        groups::record_and_open(store, &owner(key), &mut child);
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         runs.insert(
             key.to_string(),
