@@ -339,7 +339,13 @@ pub fn evaluate(
 ) -> Result<Evaluation, EvalError> {
     let n = def.evaluation_periods;
     let m = def.datapoints_to_alarm.unwrap_or(n);
-    if def.period < 1 || n < 1 || m < 1 || m > n {
+    // Seven days is PutMetricAlarm's longest evaluation range; nothing longer is looped over.
+    if def.period < 1
+        || n < 1
+        || m < 1
+        || m > n
+        || def.period.saturating_mul(i64::from(n)) > 604_800
+    {
         let what = format!(
             "Period={} EvaluationPeriods={n} DatapointsToAlarm={m}",
             def.period

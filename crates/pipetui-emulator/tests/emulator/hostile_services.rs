@@ -219,6 +219,24 @@ async fn metric_data_pages_at_max_datapoints() {
     assert_eq!(code(bad), "InvalidNextToken");
 }
 
+/// Where `bucket + period` rounds back to `bucket`, the bucketing loop once never moved on and
+/// pushed datapoints until memory ran out; data stored before the bounds existed still can.
+#[test]
+fn statistics_over_timestamps_beyond_float_precision_end() {
+    use pipetui_emulator::cloudwatch::evaluate::{Sample, Statistic, aggregate};
+    let points: Vec<Sample> = (0..4)
+        .map(|i| Sample::value(1e18 + f64::from(i) * 128.0, 1.0))
+        .collect();
+    let dps = aggregate(&points, 0.0, f64::MAX, 60, &[Statistic::Sum]);
+    assert!(
+        !dps.is_empty() && dps.len() <= points.len(),
+        "{}",
+        dps.len()
+    );
+    let total: f64 = dps.iter().map(|d| d.sum).sum();
+    assert_eq!(total, 4.0, "every sample counted once");
+}
+
 // ---- item 4: names that become paths ---------------------------------------------------------
 
 fn s3_artifacts(location: &str, path: &str, name: &str) -> ProjectArtifacts {
