@@ -1,11 +1,14 @@
 //! Hostile input to the services (issue 11): loops whose size the input decides are bounded as
-//! AWS bounds them, names never become paths outside the work directory, processes a crashed
-//! emulator left behind are killed on reopen, and concurrent writers lose no log event.
+//! AWS bounds them, names never become paths outside the work directory (`paths`), processes a
+//! crashed emulator left behind are killed on reopen (`orphans`), and concurrent writers lose
+//! no log event.
+
+mod orphans;
+mod paths;
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
@@ -16,9 +19,7 @@ use aws_sdk_codebuild::types::{
     ArtifactsType, ComputeType, EnvironmentType, ProjectArtifacts, ProjectEnvironment,
     ProjectSource, SourceType,
 };
-use aws_sdk_codedeploy::types::DeploymentStatus;
 
-use crate::codedeploy_support::bundle;
 use crate::common::{self, START, code};
 use pipetui_emulator::{Clock, Emulator, EngineSettings};
 
@@ -237,19 +238,8 @@ fn statistics_over_timestamps_beyond_float_precision_end() {
     assert_eq!(total, 4.0, "every sample counted once");
 }
 
-// ---- item 4: names that become paths ---------------------------------------------------------
+// ---- CodeBuild on a persistent emulator (paths, orphans) ------------------------------------
 
-fn s3_artifacts(location: &str, path: &str, name: &str) -> ProjectArtifacts {
-    ProjectArtifacts::builder()
-        .r#type(ArtifactsType::S3)
-        .location(location)
-        .path(path)
-        .name(name)
-        .build()
-        .expect("artifacts")
-}
-
-/// An emulator keeping its state in `state`, and its CodeBuild client.
 struct Env {
     emu: Arc<Emulator>,
     cb: aws_sdk_codebuild::Client,
@@ -309,258 +299,6 @@ fn no_artifacts() -> ProjectArtifacts {
 }
 
 const ECHO: &str = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo hi\n";
-
-#[tokio::test]
-async fn an_artifact_location_that_is_not_a_bucket_name_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let env = persistent(&state);
-    // `..` once made two builds delete emulator.db, its WAL and the log.
-    for bad in ["..", ".", "a/../..", "UPPER", "x"] {
-        let created = project(&env, "dots", ECHO, s3_artifacts(bad, "", "")).await;
-        assert_eq!(created.unwrap_err(), "InvalidInputException", "{bad}");
-    }
-    project(&env, "fine", ECHO, no_artifacts()).await.unwrap();
-    let start = env
-        .cb
-        .start_build()
-        .project_name("fine")
-        .artifacts_override(s3_artifacts("..", "", ""))
-        .send()
-        .await;
-    assert_eq!(code(start), "InvalidInputException");
-    assert!(state.join("emulator.db").is_file());
-}
-
-#[tokio::test]
-async fn an_artifact_location_linked_out_of_the_work_directory_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let outside = dir.path().join("outside");
-    std::fs::create_dir_all(outside.join("orders/out")).unwrap();
-    std::fs::write(outside.join("orders/out/keep.txt"), "mine").unwrap();
-    let env = persistent(&state);
-    std::fs::create_dir_all(state.join("s3")).unwrap();
-    std::os::unix::fs::symlink(&outside, state.join("s3/linked")).unwrap();
-    let spec = "version: 0.2\nphases:\n  build:\n    commands:\n      - echo x > a.txt\nartifacts:\n  files:\n    - a.txt\n";
-    project(
-        &env,
-        "linked",
-        spec,
-        s3_artifacts("linked", "orders", "out"),
-    )
-    .await
-    .expect("a valid bucket name");
-    let start = env.cb.start_build().project_name("linked").send().await;
-    assert_eq!(code(start), "InternalFailure");
-    assert!(env.emu.settle(Duration::from_secs(30)));
-    assert_eq!(
-        std::fs::read_to_string(outside.join("orders/out/keep.txt")).unwrap(),
-        "mine"
-    );
-    let builds = env.cb.list_builds().send().await.unwrap();
-    assert!(builds.ids().is_empty(), "a refused start records no build");
-}
-
-#[tokio::test]
-async fn codedeploy_names_of_dots_stay_inside_the_work_directory() {
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    let mut settings = EngineSettings::new(work.clone());
-    settings.hosts_per_group = 1;
-    let emu = Emulator::in_memory_with(Clock::manual(START), settings).unwrap();
-    let cd = aws_sdk_codedeploy::Client::new(&common::sdk_config(&emu));
-    let long = "g".repeat(101);
-    let too_long = cd
-        .create_deployment_group()
-        .application_name("x")
-        .deployment_group_name(&long)
-        .service_role_arn("r")
-        .send()
-        .await;
-    assert_eq!(code(too_long), "InvalidDeploymentGroupNameException");
-    // AWS allows any 1–100 characters, `..` included: the name must not become a path.
-    cd.create_application()
-        .application_name("..")
-        .send()
-        .await
-        .unwrap();
-    cd.create_deployment_group()
-        .application_name("..")
-        .deployment_group_name("..")
-        .service_role_arn("r")
-        .send()
-        .await
-        .unwrap();
-    let rev = bundle(&emu, "dots/v1", &[], |_| {});
-    let id = cd
-        .create_deployment()
-        .application_name("..")
-        .deployment_group_name("..")
-        .revision(rev)
-        .send()
-        .await
-        .unwrap()
-        .deployment_id()
-        .unwrap()
-        .to_string();
-    let mut status = DeploymentStatus::Created;
-    for _ in 0..600 {
-        emu.clock.advance(1.0);
-        assert!(emu.settle(Duration::from_secs(30)));
-        let d = cd.get_deployment().deployment_id(&id).send().await.unwrap();
-        status = d.deployment_info().unwrap().status().unwrap().clone();
-        if matches!(
-            status,
-            DeploymentStatus::Succeeded | DeploymentStatus::Failed
-        ) {
-            break;
-        }
-    }
-    assert_eq!(status, DeploymentStatus::Succeeded);
-    let beside: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        beside,
-        ["work"],
-        "nothing written beside the work directory"
-    );
-    assert!(work.join("hosts").is_dir());
-}
-
-// ---- item 5: orphans -------------------------------------------------------------------------
-
-/// Whether `pid` runs (a zombie waiting for its reaper does not).
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().to_string())
-        })
-        .is_some_and(|rest| !rest.starts_with('Z') && !rest.starts_with('X'))
-}
-
-/// Kills a process the test started should the test fail before the emulator does.
-struct Reap(u32);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &self.0.to_string()])
-            .status();
-    }
-}
-
-#[tokio::test]
-async fn a_build_left_running_by_a_crashed_emulator_is_killed_on_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let pid_file = dir.path().join("sleep.pid");
-    let env = persistent(&state);
-    let spec = format!(
-        "version: 0.2\nphases:\n  build:\n    commands:\n      - 'sleep 600 & echo $! > {}; wait'\n",
-        pid_file.display()
-    );
-    project(&env, "orphan", &spec, no_artifacts())
-        .await
-        .unwrap();
-    env.cb
-        .start_build()
-        .project_name("orphan")
-        .send()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let pid = loop {
-        if let Some(pid) = std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-        {
-            break pid;
-        }
-        assert!(Instant::now() < deadline, "the build never started sleep");
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let _reap = Reap(pid);
-    assert!(running(pid));
-    // kill -9: the emulator never gets to stop its builds.
-    std::mem::forget(env.emu.clone());
-    let reopened = Emulator::open_with(
-        &state,
-        Clock::manual(START + 10.0),
-        EngineSettings::new(state.clone()),
-    )
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while running(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!running(pid), "the old build's sleep still runs");
-    drop(reopened);
-}
-
-#[tokio::test]
-async fn a_hook_left_running_by_a_crashed_emulator_is_killed_on_reopen() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let pid_file = dir.path().join("hook.pid");
-    let settings = || {
-        let mut s = EngineSettings::new(state.clone());
-        s.hosts_per_group = 1;
-        s
-    };
-    let emu = Emulator::open_with(&state, Clock::manual(START), settings()).unwrap();
-    let cd = aws_sdk_codedeploy::Client::new(&common::sdk_config(&emu));
-    cd.create_application()
-        .application_name("hooks")
-        .send()
-        .await
-        .unwrap();
-    cd.create_deployment_group()
-        .application_name("hooks")
-        .deployment_group_name("g")
-        .service_role_arn("r")
-        .send()
-        .await
-        .unwrap();
-    let script = format!("sleep 600 &\necho $! > {}\nwait\n", pid_file.display());
-    let rev = bundle(&emu, "hooks/v1", &[], |d| {
-        std::fs::write(d.join("scripts/before_install.sh"), &script).unwrap()
-    });
-    cd.create_deployment()
-        .application_name("hooks")
-        .deployment_group_name("g")
-        .revision(rev)
-        .send()
-        .await
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let pid = loop {
-        if let Some(pid) = std::fs::read_to_string(&pid_file)
-            .ok()
-            .and_then(|s| s.trim().parse::<u32>().ok())
-        {
-            break pid;
-        }
-        assert!(Instant::now() < deadline, "the hook never started sleep");
-        emu.clock.advance(1.0);
-        // The hook keeps running, so this never settles: it only ticks for a moment.
-        emu.settle(Duration::from_millis(50));
-    };
-    let _reap = Reap(pid);
-    assert!(running(pid));
-    std::mem::forget(emu);
-    let reopened = Emulator::open_with(&state, Clock::manual(START + 60.0), settings()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while running(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!running(pid), "the old deployment's hook still runs");
-    drop(reopened);
-}
 
 // ---- item 7: concurrent writers --------------------------------------------------------------
 

@@ -7,6 +7,7 @@ mod engine;
 mod health;
 mod host;
 mod model;
+mod names;
 mod plan;
 mod resources;
 mod steps;
