@@ -9,6 +9,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -289,8 +290,15 @@ pub fn set_last_archive(host: &Path, archive: &Path) -> std::io::Result<()> {
     )
 }
 
+/// Real time a health check may take before its process group is killed: it runs inside a
+/// tick, which must not wait on a script that never ends.
+const HEALTH_CHECK_LIMIT: Duration = Duration::from_secs(10);
+
 /// Runs the bundle's `scripts/health_check.sh` on a host and reads `ErrorRate=<pct> Latency=<ms>`.
+/// It runs in its own recorded process group, like the hooks, and is killed past the limit.
 pub fn health_check(
+    store: &Store,
+    owner_key: &str,
     host: &Path,
     archive: &Path,
     env: &[(&'static str, String)],
@@ -299,14 +307,32 @@ pub fn health_check(
     if !script.is_file() {
         return None;
     }
-    let out = Command::new("/bin/sh")
+    let out_path = host.join(".codedeploy").join("health_check.out");
+    std::fs::create_dir_all(out_path.parent()?).ok()?;
+    let out_file = File::create(&out_path).ok()?;
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("{}exec /bin/sh \"$0\"", groups::GATE))
         .arg(&script)
         .current_dir(host)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(out_file)
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let owner = owner(owner_key);
+    groups::record_and_open(store, &owner, &mut child);
+    let deadline = Instant::now() + HEALTH_CHECK_LIMIT;
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Whatever it left in the background goes too: a probe leaves nothing running.
+    kill(&mut child);
+    groups::forget(store, &owner);
+    let out = std::fs::read(&out_path).ok()?;
+    let text = String::from_utf8_lossy(&out);
     let field = |name: &str| {
         text.split_whitespace()
             .find_map(|w| w.strip_prefix(name)?.strip_prefix('=')?.parse::<f64>().ok())
