@@ -2,6 +2,8 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_codedeploy::types::{Alarm, AlarmConfiguration, DeploymentStatus};
+
 use super::{no_artifacts, persistent, project};
 use crate::codedeploy_support::bundle;
 use crate::common::{self, START};
@@ -135,4 +137,89 @@ async fn a_hook_left_running_by_a_crashed_emulator_is_killed_on_reopen() {
     }
     assert!(!running(pid), "the old deployment's hook still runs");
     drop(reopened);
+}
+
+#[tokio::test]
+async fn a_health_check_that_never_ends_is_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("health.pid");
+    let mut settings = EngineSettings::new(dir.path().join("work"));
+    settings.hosts_per_group = 1;
+    let emu = Emulator::in_memory_with(Clock::manual(START), settings).unwrap();
+    let cd = aws_sdk_codedeploy::Client::new(&common::sdk_config(&emu));
+    cd.create_application()
+        .application_name("probe")
+        .send()
+        .await
+        .unwrap();
+    // An alarm gives the deployment a bake window, during which the hosts' health is checked.
+    let cw = aws_sdk_cloudwatch::Client::new(&common::sdk_config(&emu));
+    cw.put_metric_alarm()
+        .alarm_name("probe-errors")
+        .namespace("Probe")
+        .metric_name("Errors")
+        .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+        .period(60)
+        .evaluation_periods(1)
+        .threshold(1.0)
+        .comparison_operator(aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold)
+        .send()
+        .await
+        .unwrap();
+    cd.create_deployment_group()
+        .application_name("probe")
+        .deployment_group_name("g")
+        .service_role_arn("r")
+        .alarm_configuration(
+            AlarmConfiguration::builder()
+                .enabled(true)
+                .alarms(Alarm::builder().name("probe-errors").build())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let script = format!("sleep 600 &\necho $! > {}\nwait\n", pid_file.display());
+    let rev = bundle(&emu, "probe/v1", &[], |d| {
+        std::fs::write(d.join("scripts/health_check.sh"), &script).unwrap()
+    });
+    let id = cd
+        .create_deployment()
+        .application_name("probe")
+        .deployment_group_name("g")
+        .revision(rev)
+        .send()
+        .await
+        .unwrap()
+        .deployment_id()
+        .unwrap()
+        .to_string();
+    for _ in 0..600 {
+        emu.clock.advance(1.0);
+        // A tick holding on to the health check forever would never come back from here.
+        assert!(emu.settle(Duration::from_secs(60)));
+        let d = cd.get_deployment().deployment_id(&id).send().await.unwrap();
+        let status = d.deployment_info().unwrap().status().unwrap().clone();
+        assert!(
+            matches!(
+                status,
+                DeploymentStatus::Created | DeploymentStatus::InProgress
+            ),
+            "{status:?}"
+        );
+        if pid_file.exists() {
+            break;
+        }
+    }
+    let pid: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _reap = Reap(pid);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!running(pid), "the health check's sleep still runs");
 }
