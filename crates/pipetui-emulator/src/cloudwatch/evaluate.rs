@@ -250,10 +250,13 @@ pub fn aggregate(
     let mut i = 0;
     while let Some(first) = inside.get(i) {
         let bucket = (first.timestamp / period).floor() * period;
+        // At least the first sample: where `bucket + period` rounds back to `bucket` (huge
+        // timestamps), counting none would never move `i` on.
         let n = inside[i..]
             .iter()
             .take_while(|s| s.timestamp < bucket + period)
-            .count();
+            .count()
+            .max(1);
         let group = &inside[i..i + n];
         i += n;
         let mut values: Vec<(f64, f64)> = group
@@ -336,7 +339,13 @@ pub fn evaluate(
 ) -> Result<Evaluation, EvalError> {
     let n = def.evaluation_periods;
     let m = def.datapoints_to_alarm.unwrap_or(n);
-    if def.period < 1 || n < 1 || m < 1 || m > n {
+    // Seven days is PutMetricAlarm's longest evaluation range; nothing longer is looped over.
+    if def.period < 1
+        || n < 1
+        || m < 1
+        || m > n
+        || def.period.saturating_mul(i64::from(n)) > 604_800
+    {
         let what = format!(
             "Period={} EvaluationPeriods={n} DatapointsToAlarm={m}",
             def.period

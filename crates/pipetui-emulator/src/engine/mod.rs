@@ -2,15 +2,17 @@
 //! repositories that play the sources, the emulated fleet size, and the background ticker that
 //! moves executions, builds and deployments forward.
 
+pub mod groups;
 pub mod sample_app;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::Emulator;
+use super::protocol::ServiceError;
 
 /// Settings of the emulator's engine.
 #[derive(Debug, Clone)]
@@ -33,16 +35,21 @@ impl EngineSettings {
         }
     }
 
-    /// The directory that plays S3 object `bucket/key` (artifacts are kept unpacked).
+    /// The directory that plays S3 object `bucket/key` (artifacts are kept unpacked). Safe by
+    /// construction; the engine goes through [`EngineSettings::s3_path`], which also resolves
+    /// symlinks.
     pub fn s3_dir(&self, bucket: &str, key: &str) -> PathBuf {
-        let mut p = self.work_dir.join("s3").join(sanitize(bucket));
-        for part in key
-            .split('/')
-            .filter(|p| !p.is_empty() && *p != "." && *p != "..")
-        {
-            p.push(sanitize(part));
-        }
-        p
+        self.work_dir.join(s3_relative(bucket, key))
+    }
+
+    /// [`EngineSettings::s3_dir`], refused when it would leave the work directory.
+    pub fn s3_path(&self, bucket: &str, key: &str) -> Result<PathBuf, ServiceError> {
+        self.within(&s3_relative(bucket, key))
+    }
+
+    /// `work_dir/relative`, refused unless it stays inside the work directory.
+    pub fn within(&self, relative: &Path) -> Result<PathBuf, ServiceError> {
+        confine(&self.work_dir, relative)
     }
 
     /// The local git repository that plays `repository`, created from the sample app when it
@@ -51,7 +58,10 @@ impl EngineSettings {
         if let Some(p) = self.sources.get(repository) {
             return Ok(p.clone());
         }
-        let p = self.work_dir.join("repos").join(sanitize(repository));
+        let rel = Path::new("repos").join(sanitize(repository));
+        let p = self
+            .within(&rel)
+            .map_err(|e| std::io::Error::other(e.message))?;
         if !p.join(".git").exists() {
             sample_app::init_repo(&p, "main")?;
         }
@@ -59,8 +69,58 @@ impl EngineSettings {
     }
 }
 
+/// `s3/<bucket>/<key parts>`, each part sanitized and `.`/`..` parts dropped.
+fn s3_relative(bucket: &str, key: &str) -> PathBuf {
+    let mut p = Path::new("s3").join(sanitize(bucket));
+    for part in key
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != "." && *p != "..")
+    {
+        p.push(sanitize(part));
+    }
+    p
+}
+
+/// `root/relative`, or an internal error when it would resolve outside `root`: `relative` may
+/// hold only plain names, and the deepest part of the result that exists, symlinks resolved,
+/// must still lie under `root` resolved.
+pub fn confine(root: &Path, relative: &Path) -> Result<PathBuf, ServiceError> {
+    let escapes = || {
+        tracing::warn!(root = %root.display(), path = %relative.display(), "path escapes the work directory");
+        ServiceError::internal(format!(
+            "refused: {} would resolve outside the emulator's work directory",
+            relative.display()
+        ))
+    };
+    if relative
+        .components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err(escapes());
+    }
+    let joined = root.join(relative);
+    let Ok(real_root) = root.canonicalize() else {
+        // Nothing exists under a root that does not exist yet, so nothing there can be a link.
+        return Ok(joined);
+    };
+    for existing in joined.ancestors().take_while(|a| a.starts_with(root)) {
+        if let Ok(real) = existing.canonicalize() {
+            return match real.starts_with(&real_root) {
+                true => Ok(joined),
+                false => Err(escapes()),
+            };
+        }
+    }
+    Ok(joined)
+}
+
 /// Keeps a path component to characters that are safe on every filesystem.
 pub fn sanitize(part: &str) -> String {
+    // `.`, `..` and the empty name would name the directory itself or its parent; `%` never
+    // comes out of the mapping below, so their stand-ins cannot collide with another name.
+    if part.chars().all(|c| c == '.') {
+        return format!("%{}", part.len());
+    }
     part.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
@@ -70,6 +130,20 @@ pub fn sanitize(part: &str) -> String {
             }
         })
         .collect()
+}
+
+/// S3's bucket naming rules: 3–63 lowercase letters, digits, dots and hyphens, starting and
+/// ending with a letter or digit, no two dots in a row, not shaped like an IP address.
+pub fn valid_bucket_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let edge = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&b.len())
+        && edge(b.first())
+        && edge(b.last())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && !name.contains("..")
+        && name.parse::<std::net::Ipv4Addr>().is_err()
 }
 
 /// Runs the engine's ticks in the background until dropped.
@@ -112,4 +186,50 @@ pub(super) fn start(emulator: &Arc<Emulator>) -> EngineHandle {
 /// A fresh directory for an in-memory emulator's work.
 pub(crate) fn scratch_dir() -> PathBuf {
     std::env::temp_dir().join(format!("pipetui-emulator-{}", uuid::Uuid::new_v4()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_names_never_name_a_parent() {
+        assert_eq!(sanitize(".."), "%2");
+        assert_eq!(sanitize("."), "%1");
+        assert_eq!(sanitize(""), "%0");
+        assert_eq!(sanitize("a..b"), "a..b");
+        assert_eq!(sanitize("a/b"), "a_b");
+    }
+
+    #[test]
+    fn confine_refuses_parents_and_links_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("work");
+        std::fs::create_dir_all(root.join("s3")).unwrap();
+        assert!(confine(&root, Path::new("s3/a/b")).is_ok());
+        assert!(confine(&root, Path::new("s3/../../x")).is_err());
+        assert!(confine(&root, Path::new("/etc")).is_err());
+        std::os::unix::fs::symlink(dir.path(), root.join("s3/out")).unwrap();
+        let e = confine(&root, Path::new("s3/out/emulator.db")).unwrap_err();
+        assert_eq!(e.code, "InternalFailure");
+    }
+
+    #[test]
+    fn bucket_names_follow_s3() {
+        for ok in ["artifacts", "my-bucket.v2", "abc"] {
+            assert!(valid_bucket_name(ok), "{ok}");
+        }
+        for bad in [
+            "..",
+            "ab",
+            "Upper",
+            "a..b",
+            "-ab",
+            "ab-",
+            "192.168.1.1",
+            "a_b",
+        ] {
+            assert!(!valid_bucket_name(bad), "{bad}");
+        }
+    }
 }

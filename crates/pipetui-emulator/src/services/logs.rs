@@ -43,10 +43,13 @@ impl StreamEvents {
     }
 }
 
+type Cache = HashMap<String, Arc<StreamEvents>>;
+
 #[derive(Default)]
 pub struct Logs {
-    /// Stream key → events sorted by (ts, seq); loaded from the store on first use.
-    cache: Mutex<HashMap<String, Arc<StreamEvents>>>,
+    /// Stream key → events sorted by (ts, seq); loaded from the store on first use. Held across
+    /// a load or a PutLogEvents' commit and cache update, so no write is lost between the two.
+    cache: Mutex<Cache>,
 }
 
 fn not_found(what: &str) -> ServiceError {
@@ -82,12 +85,17 @@ fn valid_group_name(name: &str) -> bool {
 
 impl Logs {
     fn events(&self, ctx: &Ctx<'_>, key: &str) -> Result<Arc<StreamEvents>, ServiceError> {
-        if let Some(e) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-        {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        Self::load(&mut cache, ctx, key)
+    }
+
+    /// The stream's cached events, read from the store first when not cached yet.
+    fn load(
+        cache: &mut Cache,
+        ctx: &Ctx<'_>,
+        key: &str,
+    ) -> Result<Arc<StreamEvents>, ServiceError> {
+        if let Some(e) = cache.get(key) {
             return Ok(e.clone());
         }
         let records = ctx
@@ -107,10 +115,7 @@ impl Logs {
             })
             .collect();
         let events = Arc::new(StreamEvents::new(events));
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_string(), events.clone());
+        cache.insert(key.to_string(), events.clone());
         Ok(events)
     }
 
@@ -365,7 +370,10 @@ impl Logs {
                 "The batch of log events in a single PutLogEvents request cannot span more than 24 hours.",
             ));
         }
-        let current = self.events(ctx, &key)?;
+        // One writer at a time: two writers each adding to the same cached copy would keep
+        // only the last one's events.
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = Self::load(&mut cache, ctx, &key)?;
         let mut appended = Vec::with_capacity(accepted.len());
         ctx.store.write(|tx| {
             let mut s = tx
@@ -396,15 +404,16 @@ impl Logs {
             }
             Ok(())
         })?;
-        let mut events = current.events.clone();
+        // Copied only when a reader still holds the previous version.
+        cache.remove(&key);
+        let stream = Arc::make_mut(&mut current);
         for e in appended {
-            let at = events.partition_point(|x| (x.ts, x.seq) <= (e.ts, e.seq));
-            events.insert(at, e);
+            let at = stream.keys.partition_point(|k| *k <= (e.ts, e.seq));
+            stream.keys.insert(at, (e.ts, e.seq));
+            stream.events.insert(at, e);
         }
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, Arc::new(StreamEvents::new(events)));
+        cache.insert(key, current);
+        drop(cache);
         let mut out = json!({ "nextSequenceToken": format!("{:056}", now) });
         if too_old.is_some() || expired.is_some() || too_new.is_some() {
             let mut info = json!({});

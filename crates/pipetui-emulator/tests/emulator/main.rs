@@ -17,6 +17,7 @@ mod emulator_pure;
 mod fuzz_decoders;
 mod hostile_decode;
 mod hostile_net;
+mod hostile_services;
 mod pipeline_release;
 mod readme;
 mod readme_example;

@@ -192,6 +192,8 @@ impl Service for CodeBuild {
     /// A build whose process belonged to a previous emulator cannot go on: it fails, visibly.
     /// Simulated builds run on stored state and simply carry on.
     fn recover(&self, ctx: &Ctx<'_>) -> Result<(), ServiceError> {
+        // Commands the previous process started die before their builds are failed.
+        crate::engine::groups::kill_recorded(ctx.store, "codebuild/");
         // The previous process may still be finishing its last write; wait for its lock a while.
         let mut tries = 0;
         loop {

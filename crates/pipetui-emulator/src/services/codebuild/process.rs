@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::buildspec::PhaseSpec;
 use super::record::{Gone, Recorder};
+use crate::engine::groups::{self, kill as kill_group};
 
 /// What cancelled a running build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,47 +41,6 @@ pub struct Running {
 /// Builds running in this process, by id.
 pub type Registry = Arc<Mutex<HashMap<String, Arc<Running>>>>;
 
-fn kill_group(pgid: u32) {
-    // No libc binding is a direct dependency, and `unsafe` is forbidden: kill(1) does it.
-    let group = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if group.is_ok() {
-        return;
-    }
-    // No kill(1) installed: the shell's builtin, given the group's members found in /proc
-    // (dash's builtin takes no negative process-group ids).
-    let members = group_members(pgid);
-    if !members.is_empty() {
-        let _ = Command::new("/bin/sh")
-            .args(["-c", "kill -9 \"$@\"", "sh"])
-            .args(members.iter().map(u32::to_string))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
-/// Processes whose process group is `pgid` (field 5 of /proc/<pid>/stat, after the command).
-fn group_members(pgid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|stat| {
-                    let after = stat.rsplit_once(')')?.1;
-                    after.split_whitespace().nth(2)?.parse::<u32>().ok()
-                })
-                == Some(pgid)
-        })
-        .collect()
-}
-
 impl Running {
     /// Marks the build cancelled (the first reason wins) and kills its processes.
     pub fn cancel(&self, why: Cancel) {
@@ -107,6 +67,11 @@ impl Running {
             .unwrap_or_else(|p| p.into_inner())
             .push(pgid);
     }
+}
+
+/// The owner a build's process groups are recorded under.
+pub fn owner(build_id: &str) -> String {
+    format!("codebuild/{build_id}")
 }
 
 pub enum Outcome {
@@ -154,11 +119,11 @@ fn spawn(sh: &Shell<'_>, cmd: &str) -> std::io::Result<(std::process::Child, std
     // The Command holds the pipe's write ends until dropped, so it lives only in here.
     let mut c = Command::new(sh.shell);
     c.arg("-c")
-        .arg(script(sh, cmd))
+        .arg(format!("{}{}", groups::GATE, script(sh, cmd)))
         .current_dir(sh.dir)
         .env_clear()
         .envs(sh.env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(writer.try_clone()?)
         .stderr(writer);
     if let Some(state) = sh.state {
@@ -248,6 +213,12 @@ fn run_command(sh: &Shell<'_>, cmd: &str) -> Result<Outcome, Gone> {
         }
     };
     sh.running.add_group(child.id());
+    // The command starts only once its group is recorded: a crash at any point leaves nothing
+    // recovery does not know of.
+    match sh.rec.emu.upgrade() {
+        Some(emu) => groups::record_and_open(&emu.store, &owner(&sh.rec.build_id), &mut child),
+        None => groups::open_gate(&mut child),
+    }
     if let Some(why) = sh.running.cancelled() {
         kill_group(child.id());
         let _ = child.wait();
@@ -338,7 +309,7 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        assert_eq!(group_members(child.id()), [child.id()]);
+        assert_eq!(groups::members(child.id()), [child.id()]);
         kill_group(child.id());
         assert!(!child.wait().unwrap().success());
     }

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{SVC, invalid, page, ts_of};
+use crate::engine::valid_bucket_name;
 use crate::protocol::{Input, ServiceError, ts};
 use crate::service::Ctx;
 
@@ -85,15 +86,8 @@ fn validate(p: &Value) -> Result<(), ServiceError> {
             "Project buildspec cannot be empty when source type is NO_SOURCE",
         ));
     }
+    validate_artifacts(&p["artifacts"])?;
     let artifact_type = p["artifacts"]["type"].as_str().unwrap_or("");
-    if !ARTIFACT_TYPES.contains(&artifact_type) {
-        return Err(invalid(format!("Invalid artifacts type: {artifact_type}")));
-    }
-    if artifact_type == "S3" && p["artifacts"]["location"].as_str().unwrap_or("").is_empty() {
-        return Err(invalid(
-            "Artifacts location is required when artifacts type is S3",
-        ));
-    }
     if (source_type == "CODEPIPELINE") != (artifact_type == "CODEPIPELINE") {
         return Err(invalid(
             "Both source and artifacts types must be CODEPIPELINE if either is CODEPIPELINE",
@@ -114,6 +108,27 @@ fn validate(p: &Value) -> Result<(), ServiceError> {
         return Err(invalid("Too many tags: at most 50"));
     }
     Ok(())
+}
+
+/// An artifacts member (the project's or StartBuild's override): a known type, and for S3 the
+/// name of a bucket S3 would accept.
+pub fn validate_artifacts(a: &Value) -> Result<(), ServiceError> {
+    let artifact_type = a["type"].as_str().unwrap_or("");
+    if !ARTIFACT_TYPES.contains(&artifact_type) {
+        return Err(invalid(format!("Invalid artifacts type: {artifact_type}")));
+    }
+    if artifact_type != "S3" {
+        return Ok(());
+    }
+    match a["location"].as_str().unwrap_or("") {
+        "" => Err(invalid(
+            "Artifacts location is required when artifacts type is S3",
+        )),
+        bucket if !valid_bucket_name(bucket) => Err(invalid(format!(
+            "Invalid artifacts location: {bucket} is not a valid S3 bucket name"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// CreateProject's input as the project CodeBuild describes.

@@ -66,6 +66,9 @@ pub fn run(plan: Plan, rec: Recorder, running: Arc<Running>, registry: Registry)
         tracing::debug!(build = %rec.build_id, "emulator closed while a build ran");
     }
     running.kill_all();
+    if let Some(emu) = rec.emu.upgrade() {
+        crate::engine::groups::forget(&emu.store, &super::process::owner(&rec.build_id));
+    }
     registry
         .lock()
         .unwrap_or_else(|p| p.into_inner())

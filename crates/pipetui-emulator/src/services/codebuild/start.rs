@@ -67,14 +67,16 @@ fn output(
     project: &Value,
     input: &Input<'_>,
     id: &str,
-) -> Option<(std::path::PathBuf, String)> {
+) -> Result<Option<(std::path::PathBuf, String)>, ServiceError> {
     let a = input
         .get("artifactsOverride")
         .unwrap_or(&project["artifacts"]);
     if a["type"].as_str() != Some("S3") {
-        return None;
+        return Ok(None);
     }
-    let bucket = a["location"].as_str()?;
+    let Some(bucket) = a["location"].as_str() else {
+        return Ok(None);
+    };
     let mut key = a["path"]
         .as_str()
         .unwrap_or("")
@@ -97,8 +99,8 @@ fn output(
             format!("{key}/{name}")
         };
     }
-    let dir = ctx.emulator.settings.s3_dir(bucket, &key);
-    Some((dir, format!("arn:aws:s3:::{bucket}/{key}")))
+    let dir = ctx.emulator.settings.s3_path(bucket, &key)?;
+    Ok(Some((dir, format!("arn:aws:s3:::{bucket}/{key}"))))
 }
 
 /// Reads the buildspec a simulated build replays, without running anything.
@@ -172,7 +174,7 @@ impl<'a> Request<'a> {
         let source = match source_type {
             "S3" => {
                 let (bucket, key) = split_s3(location);
-                SourceInput::Dir(ctx.emulator.settings.s3_dir(&bucket, &key))
+                SourceInput::Dir(ctx.emulator.settings.s3_path(&bucket, &key)?)
             }
             "NO_SOURCE" => SourceInput::Empty,
             "CODEPIPELINE" => {
@@ -371,28 +373,30 @@ pub fn start(svc: &CodeBuild, ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, 
         .document(SVC, "project", name)?
         .ok_or_else(|| project_not_found(ctx, name))?;
     let req = Request::new(ctx, name, &project, input)?;
+    if let Some(a) = input.get("artifactsOverride") {
+        super::projects::validate_artifacts(a)?;
+    }
     let uuid = uuid::Uuid::new_v4().to_string();
     let id = format!("{name}:{uuid}");
     let now = ctx.clock.now();
     let (target, logs) = req.logs(ctx, &uuid);
     let mut build = req.document(ctx, &id, logs, now);
+    // Paths are settled before the build is recorded: a refused one leaves nothing behind.
+    let output = output(ctx, &project, &input, &id)?;
+    let src_dir = ctx.emulator.settings.within(
+        &std::path::Path::new("builds")
+            .join(sanitize(name))
+            .join(&uuid)
+            .join("src"),
+    )?;
     let number = record_build(ctx, &req, &id, &mut build)?;
     if let Some(t) = &target {
         record::open_log(ctx.emulator, t);
     }
-    let output = output(ctx, &project, &input, &id);
     if req.simulated {
         start_simulated(ctx, &req, &id, &mut build, output, now)?;
         return Ok(json!({ "build": build }));
     }
-    let src_dir = ctx
-        .emulator
-        .settings
-        .work_dir
-        .join("builds")
-        .join(sanitize(name))
-        .join(&uuid)
-        .join("src");
     let plan = Plan {
         codebuild_vars: codebuild_vars(ctx, &req, &build, number, &src_dir, target.as_ref()),
         src_dir,

@@ -181,6 +181,7 @@ impl CodeDeploy {
             tx.put(SVC, DEPLOYMENT, id, &dep)?;
             Ok(dep)
         })?;
+        crate::engine::groups::forget(ctx.store, &format!("codedeploy/{id}"));
         self.roll_back(ctx, id, ending.event)?;
         Ok(json!({
             "status": "Succeeded",

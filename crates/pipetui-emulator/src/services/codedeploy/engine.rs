@@ -51,6 +51,10 @@ impl CodeDeploy {
             let ending = self.advance(ctx, &mut dep)?;
             if let Some(e) = &ending {
                 self.conclude(ctx, &mut dep, e);
+                crate::engine::groups::forget(
+                    ctx.store,
+                    &format!("codedeploy/{}", dep["deploymentId"].as_str().unwrap_or("")),
+                );
             }
             if dep == before {
                 continue;
@@ -77,7 +81,7 @@ impl CodeDeploy {
                     .document(SVC, DEPLOYMENT, &id)?
                     .is_some_and(|d| d["status"].as_str().is_some_and(|s| ACTIVE.contains(&s)));
                 if !now_active {
-                    self.runner.kill_all(&format!("{id}/"));
+                    self.runner.kill_all(Some(ctx.store), &format!("{id}/"));
                 }
             }
             if written && let Some(e) = ending {
@@ -239,7 +243,9 @@ impl CodeDeploy {
             group: &group,
             config: &config,
             ignore_stop_failures: dep["ignoreApplicationStopFailures"] == true,
-            bundle: plan::bundle_dir(&ctx.emulator.settings, &dep["revision"]),
+            bundle: plan::bundle_dir(&ctx.emulator.settings, &dep["revision"])
+                .ok()
+                .flatten(),
             messages: Vec::new(),
         };
         let mut targets = dep["_targets"].as_array().cloned().unwrap_or_default();
@@ -305,7 +311,8 @@ impl CodeDeploy {
     pub(super) fn conclude(&self, ctx: &Ctx<'_>, dep: &mut Value, e: &Ending) {
         let now = ctx.clock.now();
         let id = dep["deploymentId"].as_str().unwrap_or("").to_string();
-        self.runner.kill_all(&format!("{id}/"));
+        // Called inside StopDeployment's write too, so the records are forgotten by the callers.
+        self.runner.kill_all(None, &format!("{id}/"));
         interrupt(dep, now, &e.message);
         dep["status"] = json!(e.status);
         dep["errorInformation"] = json!({"code": e.code, "message": e.message});
@@ -424,12 +431,9 @@ impl CodeDeploy {
                 messages.push("The original task set was terminated".to_string());
             } else if t["instanceLabel"] == "Blue" && !keep {
                 let host = t["targetId"].as_str().unwrap_or("");
-                let _ = std::fs::remove_dir_all(plan::host_dir(
-                    &ctx.emulator.settings,
-                    &app,
-                    &group,
-                    host,
-                ));
+                if let Ok(dir) = plan::host_dir(&ctx.emulator.settings, &app, &group, host) {
+                    let _ = std::fs::remove_dir_all(dir);
+                }
                 messages.push(format!("Original instance {host} was terminated"));
             }
         }

@@ -129,7 +129,10 @@ pub fn publish(ctx: &Ctx<'_>, dep: &Value, group: &Value, now: f64) {
                     .to_string(),
             ),
         ];
-        if let Some(s) = host::health_check(&dir, &host::archive_dir(&dir, id), &env) {
+        let key = format!("{id}/{}/health", t["targetId"].as_str().unwrap_or(""));
+        if let Some(s) =
+            host::health_check(ctx.store, &key, &dir, &host::archive_dir(&dir, id), &env)
+        {
             samples.push(s);
         }
     }

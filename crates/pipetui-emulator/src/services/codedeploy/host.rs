@@ -9,8 +9,12 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::engine::groups;
+use crate::store::Store;
 
 /// `logTail` holds at most the last 4 KB of a script's output, as on AWS.
 const TAIL: u64 = 4096;
@@ -53,31 +57,36 @@ impl std::fmt::Debug for Runner {
 
 /// Kills a script and everything it started (it leads its own process group).
 fn kill(child: &mut Child) {
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    groups::kill(child.id());
     let _ = child.kill();
     let _ = child.wait();
 }
 
+/// The owner a script's process group is recorded under.
+fn owner(key: &str) -> String {
+    format!("codedeploy/{key}")
+}
+
 impl Runner {
-    pub fn start(&self, key: &str, s: Script<'_>) -> std::io::Result<()> {
+    pub fn start(&self, store: &Store, key: &str, s: Script<'_>) -> std::io::Result<()> {
         if let Some(parent) = s.log.parent() {
             std::fs::create_dir_all(parent)?;
         }
         let out = File::create(&s.log)?;
         let err = out.try_clone()?;
-        let child = Command::new("/bin/sh")
+        // The script runs once its group is recorded (see `groups::GATE`).
+        let mut child = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(format!("{}exec /bin/sh \"$0\"", groups::GATE))
             .arg(&s.path)
             .current_dir(s.host_dir)
             .envs(s.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(out)
             .stderr(err)
             .process_group(0)
             .spawn()?;
+        groups::record_and_open(store, &owner(key), &mut child);
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         runs.insert(
             key.to_string(),
@@ -93,7 +102,16 @@ impl Runner {
 
     /// The state of `key`'s script at emulated time `now`; `None` when none was started.
     /// A script past its timeout on the emulated clock is killed.
-    pub fn poll(&self, key: &str, now: f64) -> Option<Poll> {
+    pub fn poll(&self, store: &Store, key: &str, now: f64) -> Option<Poll> {
+        let poll = self.poll_run(key, now);
+        // A script that exited may leave a server it started running; only the record goes.
+        if !matches!(poll, None | Some(Poll::Running)) {
+            groups::forget(store, &owner(key));
+        }
+        poll
+    }
+
+    fn poll_run(&self, key: &str, now: f64) -> Option<Poll> {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         let run = runs.get_mut(key)?;
         match run.child.try_wait() {
@@ -122,8 +140,9 @@ impl Runner {
         }
     }
 
-    /// Kills every script whose key starts with `prefix` (a deployment that stopped).
-    pub fn kill_all(&self, prefix: &str) {
+    /// Kills every script whose key starts with `prefix` (a deployment that stopped) and
+    /// forgets their records when a store is at hand.
+    pub fn kill_all(&self, store: Option<&Store>, prefix: &str) {
         let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
         let keys: Vec<String> = runs
             .keys()
@@ -133,6 +152,9 @@ impl Runner {
         for k in keys {
             if let Some(mut r) = runs.remove(&k) {
                 kill(&mut r.child);
+                if let Some(store) = store {
+                    groups::forget(store, &owner(&k));
+                }
             }
         }
     }
@@ -147,7 +169,7 @@ impl Runner {
 
 impl Drop for Runner {
     fn drop(&mut self) {
-        self.kill_all("");
+        self.kill_all(None, "");
     }
 }
 
@@ -268,8 +290,15 @@ pub fn set_last_archive(host: &Path, archive: &Path) -> std::io::Result<()> {
     )
 }
 
+/// Real time a health check may take before its process group is killed: it runs inside a
+/// tick, which must not wait on a script that never ends.
+const HEALTH_CHECK_LIMIT: Duration = Duration::from_secs(10);
+
 /// Runs the bundle's `scripts/health_check.sh` on a host and reads `ErrorRate=<pct> Latency=<ms>`.
+/// It runs in its own recorded process group, like the hooks, and is killed past the limit.
 pub fn health_check(
+    store: &Store,
+    owner_key: &str,
     host: &Path,
     archive: &Path,
     env: &[(&'static str, String)],
@@ -278,14 +307,32 @@ pub fn health_check(
     if !script.is_file() {
         return None;
     }
-    let out = Command::new("/bin/sh")
+    let out_path = host.join(".codedeploy").join("health_check.out");
+    std::fs::create_dir_all(out_path.parent()?).ok()?;
+    let out_file = File::create(&out_path).ok()?;
+    let mut child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg(format!("{}exec /bin/sh \"$0\"", groups::GATE))
         .arg(&script)
         .current_dir(host)
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(out_file)
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
         .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
+    let owner = owner(owner_key);
+    groups::record_and_open(store, &owner, &mut child);
+    let deadline = Instant::now() + HEALTH_CHECK_LIMIT;
+    while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Whatever it left in the background goes too: a probe leaves nothing running.
+    kill(&mut child);
+    groups::forget(store, &owner);
+    let out = std::fs::read(&out_path).ok()?;
+    let text = String::from_utf8_lossy(&out);
     let field = |name: &str| {
         text.split_whitespace()
             .find_map(|w| w.strip_prefix(name)?.strip_prefix('=')?.parse::<f64>().ok())

@@ -7,6 +7,7 @@ mod engine;
 mod health;
 mod host;
 mod model;
+mod names;
 mod plan;
 mod resources;
 mod steps;
@@ -78,6 +79,8 @@ impl Service for CodeDeploy {
     /// Deployments a previous process left running fail visibly: their scripts died with it.
     /// Ready deployments run nothing and keep waiting for ContinueDeployment.
     fn recover(&self, ctx: &Ctx<'_>) -> Result<(), ServiceError> {
+        // Scripts the previous process started die before their deployments are failed.
+        crate::engine::groups::kill_recorded(ctx.store, "codedeploy/");
         let now = ctx.clock.now();
         ctx.store.write(|tx| {
             for (id, mut dep) in tx.list(SVC, DEPLOYMENT)? {

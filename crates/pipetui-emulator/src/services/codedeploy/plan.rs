@@ -39,10 +39,19 @@ pub struct Request<'a> {
     pub file_exists: Option<&'a str>,
 }
 
-/// The directory playing the revision's bundle (S3 objects are kept unpacked).
-pub fn bundle_dir(settings: &EngineSettings, revision: &Value) -> Option<PathBuf> {
-    let s3 = revision.get("s3Location")?;
-    Some(settings.s3_dir(s3["bucket"].as_str()?, s3["key"].as_str()?))
+/// The directory playing the revision's bundle (S3 objects are kept unpacked); `None` when the
+/// revision has no S3 location, an error when its location would leave the work directory.
+pub fn bundle_dir(
+    settings: &EngineSettings,
+    revision: &Value,
+) -> Result<Option<PathBuf>, ServiceError> {
+    let Some(s3) = revision.get("s3Location") else {
+        return Ok(None);
+    };
+    match (s3["bucket"].as_str(), s3["key"].as_str()) {
+        (Some(bucket), Some(key)) => settings.s3_path(bucket, key).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// The bundle's appspec (`appspec.yml` or `.yaml`) as JSON.
@@ -102,13 +111,19 @@ fn server_event(name: &str, phase: u32, spec: &Value) -> Value {
     e
 }
 
-pub fn host_dir(settings: &EngineSettings, app: &str, group: &str, host: &str) -> PathBuf {
-    settings
-        .work_dir
-        .join("hosts")
-        .join(sanitize(app))
-        .join(sanitize(group))
-        .join(sanitize(host))
+/// The directory playing one host; an error when the names would leave the work directory.
+pub fn host_dir(
+    settings: &EngineSettings,
+    app: &str,
+    group: &str,
+    host: &str,
+) -> Result<PathBuf, ServiceError> {
+    settings.within(
+        &Path::new("hosts")
+            .join(sanitize(app))
+            .join(sanitize(group))
+            .join(sanitize(host)),
+    )
 }
 
 /// The group's current fleet: the hosts the last blue/green made, or the stable default ones.
@@ -277,7 +292,7 @@ fn server_targets(
     id: &str,
     now: f64,
 ) -> Result<Vec<Value>, ServiceError> {
-    let dir = bundle_dir(settings, &req.revision).ok_or_else(|| {
+    let dir = bundle_dir(settings, &req.revision)?.ok_or_else(|| {
         err(
             "InvalidRevisionException",
             "An S3 revision location is required for the Server compute platform",
@@ -339,7 +354,7 @@ fn serverless_spec(settings: &EngineSettings, revision: &Value) -> Result<Value,
     if let Some(content) = inline {
         return parse_spec(content).map_err(|m| err("InvalidRevisionException", m));
     }
-    let dir = bundle_dir(settings, revision).ok_or_else(|| {
+    let dir = bundle_dir(settings, revision)?.ok_or_else(|| {
         err(
             "InvalidRevisionException",
             "The revision needs an AppSpec content or an S3 location",

@@ -4,41 +4,11 @@
 use serde_json::{Map, Value, json};
 
 use super::model::*;
+use super::names::{app_name, group_name, valid_group_name, valid_traffic_routing};
 use crate::protocol::{Input, ServiceError, ts};
 use crate::service::Ctx;
 
 const PLATFORMS: &[&str] = &["Server", "Lambda", "ECS"];
-
-fn app_name<'a>(input: &Input<'a>) -> Result<&'a str, ServiceError> {
-    let name = input
-        .str("applicationName")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            err(
-                "ApplicationNameRequiredException",
-                "Application name is required",
-            )
-        })?;
-    if name.len() > 100 {
-        return Err(err(
-            "InvalidApplicationNameException",
-            "Application name is longer than 100 characters",
-        ));
-    }
-    Ok(name)
-}
-
-fn group_name<'a>(input: &Input<'a>) -> Result<&'a str, ServiceError> {
-    input
-        .str("deploymentGroupName")
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            err(
-                "DeploymentGroupNameRequiredException",
-                "Deployment Group name is required",
-            )
-        })
-}
 
 pub fn create_application(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
     let name = app_name(&input)?;
@@ -233,6 +203,9 @@ pub fn update_deployment_group(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value,
                 "Deployment Group name is required",
             )
         })?;
+    if let Some(n) = input.str("newDeploymentGroupName") {
+        valid_group_name(n)?;
+    }
     ctx.store.write(|tx| {
         let mut doc = load_group(tx, app, name)?;
         group_settings(tx, &input, &mut doc)?;
@@ -404,7 +377,14 @@ pub fn create_deployment_config(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value
             "minimumHealthyHosts is required for the Server compute platform.",
         ));
     }
+    if name.chars().count() > 100 {
+        return Err(err(
+            "InvalidDeploymentConfigNameException",
+            "Deployment config name is longer than 100 characters",
+        ));
+    }
     if let Some(t) = input.object("trafficRoutingConfig") {
+        valid_traffic_routing(&t)?;
         doc["trafficRoutingConfig"] = t.0.clone();
     }
     let id = doc["deploymentConfigId"].clone();

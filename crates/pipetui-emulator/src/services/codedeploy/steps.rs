@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::host::{self, Poll, Runner, Script};
 use super::plan::{self, FROM_LAST};
-use crate::protocol::ServiceId;
+use crate::protocol::{ServiceError, ServiceId};
 use crate::service::Ctx;
 
 /// Every lifecycle event lasts at least this long on the emulated clock, so timestamps show
@@ -133,7 +133,7 @@ pub fn skip_rest(t: &mut Value) {
     }
 }
 
-fn host_dir(ctx: &Ctx<'_>, scope: &Scope<'_>, t: &Value) -> PathBuf {
+fn host_dir(ctx: &Ctx<'_>, scope: &Scope<'_>, t: &Value) -> Result<PathBuf, ServiceError> {
     plan::host_dir(
         &ctx.emulator.settings,
         scope.app,
@@ -147,7 +147,13 @@ fn start(ctx: &Ctx<'_>, scope: &mut Scope<'_>, t: &mut Value, ev: &mut Value, no
     ev["startTime"] = json!(now);
     let name = ev["lifecycleEventName"].as_str().unwrap_or("").to_string();
     let kind = ev["_kind"].as_str().unwrap_or("").to_string();
-    let dir = host_dir(ctx, scope, t);
+    let dir = match host_dir(ctx, scope, t) {
+        Ok(d) => d,
+        Err(e) => {
+            ev["_result"] = json!({"ok": false, "message": e.message});
+            return;
+        }
+    };
     if t["_type"] == "InstanceTarget" {
         let _ = std::fs::create_dir_all(&dir);
         t["_hostDir"] = json!(dir.to_string_lossy());
@@ -404,7 +410,7 @@ fn progress_script(
             .and_then(|h| h["location"].as_str())
             .unwrap_or("")
             .to_string();
-        match runner.poll(&key, now) {
+        match runner.poll(ctx.store, &key, now) {
             Some(Poll::Running) => return None,
             Some(Poll::Exited {
                 code: Some(0),
@@ -471,7 +477,13 @@ fn progress_script(
                     );
                     return Some(false);
                 }
-                let dir = host_dir(ctx, scope, t);
+                let dir = match host_dir(ctx, scope, t) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        ev["diagnostics"] = diagnostics("UnknownError", &location, &e.message, "");
+                        return Some(false);
+                    }
+                };
                 let event = ev["lifecycleEventName"].as_str().unwrap_or("").to_string();
                 let log = dir
                     .join(".codedeploy")
@@ -498,7 +510,7 @@ fn progress_script(
                     started: now,
                     timeout,
                 };
-                if let Err(e) = runner.start(&key, script) {
+                if let Err(e) = runner.start(ctx.store, &key, script) {
                     ev["diagnostics"] = diagnostics(
                         "UnknownError",
                         &location,

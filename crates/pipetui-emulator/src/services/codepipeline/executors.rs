@@ -173,7 +173,10 @@ fn source_git(ctx: &Ctx<'_>, e: &mut Execution, run: &mut ActionRun) {
         );
         return;
     };
-    let dest = ctx.emulator.settings.s3_dir(&out.bucket, &out.key);
+    let dest = match ctx.emulator.settings.s3_path(&out.bucket, &out.key) {
+        Ok(d) => d,
+        Err(err) => return fail(run, now, "JobFailed", err.message),
+    };
     let wanted = e.overrides.get(&run.action).cloned();
     match source::checkout(
         &ctx.emulator.settings,
@@ -230,8 +233,14 @@ fn source_s3(ctx: &Ctx<'_>, e: &mut Execution, run: &mut ActionRun) {
         );
         return;
     };
-    let from = ctx.emulator.settings.s3_dir(&bucket, &key);
-    let dest = ctx.emulator.settings.s3_dir(&out.bucket, &out.key);
+    let paths = (
+        ctx.emulator.settings.s3_path(&bucket, &key),
+        ctx.emulator.settings.s3_path(&out.bucket, &out.key),
+    );
+    let (from, dest) = match paths {
+        (Ok(from), Ok(dest)) => (from, dest),
+        (Err(err), _) | (_, Err(err)) => return fail(run, now, "JobFailed", err.message),
+    };
     if !from.is_dir() {
         fail(
             run,

@@ -6,13 +6,19 @@
 use serde_json::{Value, json};
 
 use crate::cloudwatch::evaluate::{
-    self, AlarmDefinition, ComparisonOperator, Sample, StateValue, Statistic, TreatMissingData,
+    self, AlarmDefinition, ComparisonOperator, StateValue, Statistic, TreatMissingData,
 };
+use crate::cloudwatch::limits;
 use crate::protocol::{Input, Output, ServiceError, ServiceId, ts};
 use crate::service::{Ctx, Service, unknown_operation};
 use crate::store::{Documents, Tx};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+mod dashboards;
+mod metrics;
+
+use metrics::{dimensions, metric_key, samples};
 
 const SVC: &str = "cloudwatch";
 
@@ -51,47 +57,6 @@ fn check_alarm_name(name: &str) -> Result<(), ServiceError> {
         ));
     }
     Ok(())
-}
-
-/// Dimensions as sorted `[{Name, Value}]`, so equal sets compare equal.
-fn dimensions(input: &Input<'_>) -> Vec<Value> {
-    let mut d: Vec<(String, String)> = input
-        .list("Dimensions")
-        .iter()
-        .filter_map(|d| Some((d.str("Name")?.to_string(), d.str("Value")?.to_string())))
-        .collect();
-    d.sort();
-    d.into_iter()
-        .map(|(n, v)| json!({"Name": n, "Value": v}))
-        .collect()
-}
-
-fn metric_key(namespace: &str, name: &str, dims: &[Value]) -> String {
-    format!("{namespace}|{name}|{}", Value::Array(dims.to_vec()))
-}
-
-fn samples(tx: &Tx<'_>, key: &str, from: f64, to: f64) -> Result<Vec<Sample>, ServiceError> {
-    Ok(tx
-        .records(SVC, key, from, to)?
-        .into_iter()
-        .filter_map(|r| {
-            let b = &r.body;
-            match b.get("v").and_then(Value::as_f64) {
-                Some(v) => Some(Sample::repeated(
-                    r.ts,
-                    v,
-                    b.get("c").and_then(Value::as_f64).unwrap_or(1.0),
-                )),
-                None => Some(Sample::statistic_set(
-                    r.ts,
-                    b.get("n")?.as_f64()?,
-                    b.get("s")?.as_f64()?,
-                    b.get("lo")?.as_f64()?,
-                    b.get("hi")?.as_f64()?,
-                )),
-            }
-        })
-        .collect())
 }
 
 fn definition(alarm: &Value) -> Option<AlarmDefinition> {
@@ -370,6 +335,7 @@ impl CloudWatch {
         let evaluation = input
             .i64("EvaluationPeriods")
             .ok_or_else(|| missing("EvaluationPeriods"))?;
+        limits::evaluation_range(period, evaluation)?;
         let datapoints = input.i64("DatapointsToAlarm");
         if datapoints.is_some_and(|d| d < 1 || d > evaluation) {
             return Err(invalid(
@@ -619,302 +585,6 @@ impl CloudWatch {
     fn delete_alarms(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
         let names = input.strings("AlarmNames");
         delete_all(ctx, "alarm", &names, |n| format!("Alarm {n} not found"))
-    }
-
-    fn put_metric_data(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
-        let namespace = input.str("Namespace").ok_or_else(|| missing("Namespace"))?;
-        if namespace.starts_with("AWS/") {
-            return Err(invalid(
-                "The value AWS/ for parameter Namespace is invalid.",
-            ));
-        }
-        let data = input.list("MetricData");
-        if data.is_empty() {
-            return Err(missing("MetricData"));
-        }
-        let now = ctx.clock.now();
-        ctx.store.write(|tx| {
-            let mut touched = Vec::new();
-            for d in &data {
-                let name = d
-                    .str("MetricName")
-                    .ok_or_else(|| missing("MetricData.member.N.MetricName"))?;
-                let dims = dimensions(d);
-                let key = metric_key(namespace, name, &dims);
-                let t = d.timestamp("Timestamp").unwrap_or(now);
-                if let Some(v) = d.f64("Value") {
-                    tx.append(SVC, &key, t, &json!({"v": v}))?;
-                } else if let Some(s) = d.object("StatisticValues") {
-                    let (n, sum, lo, hi) = (
-                        s.f64("SampleCount"),
-                        s.f64("Sum"),
-                        s.f64("Minimum"),
-                        s.f64("Maximum"),
-                    );
-                    let (Some(n), Some(sum), Some(lo), Some(hi)) = (n, sum, lo, hi) else {
-                        return Err(missing("StatisticValues"));
-                    };
-                    tx.append(SVC, &key, t, &json!({"n": n, "s": sum, "lo": lo, "hi": hi}))?;
-                } else {
-                    let values: Vec<f64> = d
-                        .list("Values")
-                        .iter()
-                        .filter_map(|v| v.0.as_f64().or_else(|| v.0.as_str()?.parse().ok()))
-                        .collect();
-                    let counts: Vec<f64> = d
-                        .list("Counts")
-                        .iter()
-                        .filter_map(|v| v.0.as_f64().or_else(|| v.0.as_str()?.parse().ok()))
-                        .collect();
-                    if values.is_empty() {
-                        return Err(ServiceError::new(
-                            "InvalidParameterCombination",
-                            "One of Value, Values or StatisticValues is required.",
-                        ));
-                    }
-                    for (i, v) in values.iter().enumerate() {
-                        tx.append(
-                            SVC,
-                            &key,
-                            t,
-                            &json!({"v": v, "c": counts.get(i).copied().unwrap_or(1.0)}),
-                        )?;
-                    }
-                }
-                tx.put(
-                    SVC,
-                    "metric",
-                    &key,
-                    &json!({"Namespace": namespace, "MetricName": name, "Dimensions": dims}),
-                )?;
-                touched.push(key);
-            }
-            for (_, alarm) in tx.list(SVC, "alarm")? {
-                if alarm["MetricKey"]
-                    .as_str()
-                    .is_some_and(|k| touched.iter().any(|t| t == k))
-                {
-                    evaluate_alarm(tx, now, alarm)?;
-                }
-            }
-            Ok(())
-        })?;
-        Ok(json!({}))
-    }
-
-    fn get_metric_statistics(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
-        let namespace = input.str("Namespace").ok_or_else(|| missing("Namespace"))?;
-        let name = input
-            .str("MetricName")
-            .ok_or_else(|| missing("MetricName"))?;
-        let start = input
-            .timestamp("StartTime")
-            .ok_or_else(|| missing("StartTime"))?;
-        let end = input
-            .timestamp("EndTime")
-            .ok_or_else(|| missing("EndTime"))?;
-        let period = input.i64("Period").ok_or_else(|| missing("Period"))?;
-        let mut stats = Vec::new();
-        for s in input
-            .strings("Statistics")
-            .iter()
-            .chain(input.strings("ExtendedStatistics").iter())
-        {
-            stats.push((
-                s.clone(),
-                Statistic::parse(s).map_err(|e| invalid(e.to_string()))?,
-            ));
-        }
-        if stats.is_empty() {
-            return Err(missing("Statistics"));
-        }
-        let key = metric_key(namespace, name, &dimensions(&input));
-        let points = ctx.store.read(|tx| samples(tx, &key, start, end))?;
-        let only: Vec<Statistic> = stats.iter().map(|(_, s)| *s).collect();
-        let datapoints: Vec<Value> = evaluate::aggregate(&points, start, end, period, &only)
-            .iter()
-            .map(|dp| {
-                let mut o = json!({"Timestamp": ts(dp.timestamp)});
-                let mut ext = serde_json::Map::new();
-                for (label, s) in &stats {
-                    if let Some(v) = dp.get(s) {
-                        match s {
-                            Statistic::Percentile(_) => {
-                                ext.insert(label.clone(), json!(v));
-                            }
-                            _ => o[label.as_str()] = json!(v),
-                        }
-                    }
-                }
-                if !ext.is_empty() {
-                    o["ExtendedStatistics"] = Value::Object(ext);
-                }
-                if let Some(u) = input.str("Unit") {
-                    o["Unit"] = json!(u);
-                }
-                o
-            })
-            .collect();
-        Ok(json!({"Label": name, "Datapoints": datapoints}))
-    }
-
-    fn get_metric_data(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
-        let start = input
-            .timestamp("StartTime")
-            .ok_or_else(|| missing("StartTime"))?;
-        let end = input
-            .timestamp("EndTime")
-            .ok_or_else(|| missing("EndTime"))?;
-        let descending = input.str("ScanBy") != Some("TimestampAscending");
-        let mut results = Vec::new();
-        for q in input.list("MetricDataQueries") {
-            let id = q
-                .str("Id")
-                .ok_or_else(|| missing("MetricDataQueries.member.N.Id"))?;
-            if q.bool("ReturnData") == Some(false) {
-                continue;
-            }
-            let Some(ms) = q.object("MetricStat") else {
-                results.push(json!({"Id": id, "Label": q.str("Label").unwrap_or(id), "Timestamps": [], "Values": [], "StatusCode": "InternalError"}));
-                continue;
-            };
-            let metric = ms
-                .object("Metric")
-                .ok_or_else(|| missing("MetricStat.Metric"))?;
-            let (ns, name) = (
-                metric.str("Namespace").unwrap_or(""),
-                metric.str("MetricName").unwrap_or(""),
-            );
-            let period = ms
-                .i64("Period")
-                .ok_or_else(|| missing("MetricStat.Period"))?;
-            let stat = Statistic::parse(ms.str("Stat").unwrap_or(""))
-                .map_err(|e| invalid(e.to_string()))?;
-            let key = metric_key(ns, name, &dimensions(&metric));
-            let points = ctx.store.read(|tx| samples(tx, &key, start, end))?;
-            let mut dps: Vec<(f64, f64)> =
-                evaluate::aggregate(&points, start, end, period, std::slice::from_ref(&stat))
-                    .iter()
-                    .filter_map(|d| Some((d.timestamp, d.get(&stat)?)))
-                    .collect();
-            if descending {
-                dps.reverse();
-            }
-            results.push(json!({
-                "Id": id,
-                "Label": q.str("Label").unwrap_or(name),
-                "Timestamps": dps.iter().map(|d| ts(d.0)).collect::<Vec<_>>(),
-                "Values": dps.iter().map(|d| json!(d.1)).collect::<Vec<_>>(),
-                "StatusCode": "Complete",
-            }));
-        }
-        Ok(json!({"MetricDataResults": results, "Messages": []}))
-    }
-
-    fn list_metrics(ctx: &Ctx<'_>, input: Input<'_>) -> Result<Value, ServiceError> {
-        let ns = input.str("Namespace");
-        let name = input.str("MetricName");
-        let want = dimensions(&input);
-        let metrics: Vec<Value> = ctx
-            .store
-            .read(|tx| tx.list(SVC, "metric"))?
-            .into_iter()
-            .map(|(_, m)| m)
-            .filter(|m| {
-                ns.is_none_or(|n| m["Namespace"] == n) && name.is_none_or(|n| m["MetricName"] == n)
-            })
-            .filter(|m| {
-                want.iter()
-                    .all(|d| m["Dimensions"].as_array().is_some_and(|a| a.contains(d)))
-            })
-            .collect();
-        let (start, limit) = (
-            input
-                .str("NextToken")
-                .map(crate::logs::tokens::decode_offset),
-            500usize,
-        );
-        let start = match start {
-            Some(Ok(s)) => s,
-            Some(Err(_)) => {
-                return Err(ServiceError::new(
-                    "InvalidNextToken",
-                    "The service returned an invalid next token.",
-                ));
-            }
-            None => 0,
-        };
-        let end = (start + limit).min(metrics.len());
-        let mut out = json!({"Metrics": metrics.get(start..end).unwrap_or_default()});
-        if end < metrics.len() {
-            out["NextToken"] = json!(crate::logs::tokens::encode_offset(end));
-        }
-        Ok(out)
-    }
-
-    fn dashboards(ctx: &Ctx<'_>, op: &str, input: Input<'_>) -> Result<Value, ServiceError> {
-        match op {
-            "PutDashboard" => {
-                let name = input
-                    .str("DashboardName")
-                    .ok_or_else(|| missing("DashboardName"))?;
-                let body = input
-                    .str("DashboardBody")
-                    .ok_or_else(|| missing("DashboardBody"))?;
-                let parsed: Value = serde_json::from_str(body).map_err(|e| {
-                    ServiceError::new(
-                        "InvalidParameterInput",
-                        format!(
-                            "The dashboard body is invalid, there are 1 validation errors: {e}"
-                        ),
-                    )
-                })?;
-                if parsed.get("widgets").is_none_or(|w| !w.is_array()) {
-                    return Err(ServiceError::new(
-                        "InvalidParameterInput",
-                        "The dashboard body is invalid: it needs a widgets array",
-                    ));
-                }
-                let doc = json!({
-                    "DashboardName": name,
-                    "DashboardArn": format!("arn:aws:cloudwatch::{}:dashboard/{name}", ctx.account_id),
-                    "DashboardBody": body,
-                    "LastModified": ctx.clock.now(),
-                    "Size": body.len(),
-                });
-                ctx.store.write(|tx| tx.put(SVC, "dashboard", name, &doc))?;
-                Ok(json!({"DashboardValidationMessages": []}))
-            }
-            "GetDashboard" => {
-                let name = input
-                    .str("DashboardName")
-                    .ok_or_else(|| missing("DashboardName"))?;
-                let d = ctx
-                    .store
-                    .read(|tx| tx.get(SVC, "dashboard", name))?
-                    .ok_or_else(|| not_found("Dashboard does not exist"))?;
-                Ok(
-                    json!({"DashboardArn": d["DashboardArn"], "DashboardBody": d["DashboardBody"], "DashboardName": name}),
-                )
-            }
-            "ListDashboards" => {
-                let prefix = input.str("DashboardNamePrefix").unwrap_or("");
-                let entries: Vec<Value> = ctx
-                    .store
-                    .read(|tx| tx.list(SVC, "dashboard"))?
-                    .into_iter()
-                    .filter(|(n, _)| n.starts_with(prefix))
-                    .map(|(_, d)| json!({"DashboardName": d["DashboardName"], "DashboardArn": d["DashboardArn"], "LastModified": ts(d["LastModified"].as_f64().unwrap_or(0.0)), "Size": d["Size"]}))
-                    .collect();
-                Ok(json!({"DashboardEntries": entries}))
-            }
-            _ => {
-                let names = input.strings("DashboardNames");
-                delete_all(ctx, "dashboard", &names, |n| {
-                    format!("Dashboard {n} does not exist")
-                })
-            }
-        }
     }
 }
 
