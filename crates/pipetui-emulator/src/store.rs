@@ -56,6 +56,21 @@ pub struct Record {
 impl Store {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, rusqlite::Error> {
+        // Owner-only from the first byte: SQLite gives the -wal and -shm files the database
+        // file's mode, so creating it 0600 here leaves no window where the state is readable.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path);
+            if let Err(e) = created {
+                return Err(rusqlite::Error::InvalidPath(path.join(format!("({e})"))));
+            }
+        }
         Self::init(Connection::open(path)?)
     }
 
@@ -337,6 +352,25 @@ impl Tx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_and_its_wal_are_owner_only_from_the_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("emulator.db");
+        let store = Store::open(&path).unwrap();
+        store
+            .write(|tx| tx.put("logs", "group", "/a", &serde_json::json!({"n": 1})))
+            .unwrap();
+        for name in ["emulator.db", "emulator.db-wal", "emulator.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+    }
 
     #[test]
     fn documents_and_records_survive_a_reopen() {

@@ -15,7 +15,7 @@ use serde_json::json;
 mod api;
 use crate::common;
 mod lifecycle;
-mod support;
+pub(crate) mod support;
 
 use pipetui_emulator::engine::sample_app;
 use pipetui_emulator::protocol::ServiceId;

@@ -417,3 +417,41 @@ async fn query_numbers_that_are_not_numbers_are_validation_errors() {
     .await;
     assert_eq!(ok.status, 200, "{}", text(&ok));
 }
+
+/// A buildspec is YAML input too: 100,000 nested levels fail the build with CodeBuild's YAML
+/// error at once instead of keeping libyaml (and the engine's tick) busy for tens of seconds.
+#[tokio::test]
+async fn a_buildspec_nested_100000_deep_fails_the_build_as_invalid_yaml() {
+    use crate::emulator_codebuild::support::{finished, inline_project, setup, start};
+    let env = setup();
+    let mut spec = String::from("version: 0.2\nphases:\n  build:\n    commands:\n      - ");
+    spec.push_str(&"[".repeat(100_000));
+    spec.push_str(&"]".repeat(100_000));
+    spec.push('\n');
+    inline_project(&env, "deep", &spec).await;
+    let id = start(&env, "deep").await;
+    let build = finished(&env, &id).await;
+    assert_eq!(
+        build.build_status(),
+        Some(&aws_sdk_codebuild::types::StatusType::Failed)
+    );
+    let messages: Vec<String> = build
+        .phases()
+        .iter()
+        .flat_map(|p| p.contexts())
+        .filter_map(|c| c.message().map(str::to_string))
+        .collect();
+    assert!(
+        messages.iter().any(|m| m.contains("nests too deeply")),
+        "{messages:?}"
+    );
+}
+
+#[test]
+fn an_appspec_nested_100000_deep_is_invalid_at_once() {
+    let mut spec = String::from("version: 0.0\nResources: ");
+    spec.push_str(&"[".repeat(100_000));
+    spec.push_str(&"]".repeat(100_000));
+    let err = pipetui_emulator::services::codedeploy::parse_appspec(&spec).expect_err("too deep");
+    assert!(err.contains("nests too deeply"), "{err}");
+}

@@ -24,7 +24,7 @@ mod template;
 #[cfg(test)]
 mod tests;
 mod validate;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use yaml::{MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH};
 

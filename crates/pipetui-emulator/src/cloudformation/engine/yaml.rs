@@ -67,6 +67,12 @@ pub(crate) fn parse_body(body: &str) -> Result<Parsed, EngineError> {
     Ok(parsed)
 }
 
+/// Whether another YAML input (a buildspec, an AppSpec file) nests deeper than any real one;
+/// checked before libyaml builds it, for the same reason as templates.
+pub(crate) fn yaml_too_deep(text: &str) -> bool {
+    yaml_depth_estimate(text) > 2 * MAX_TEMPLATE_DEPTH
+}
+
 fn too_deep() -> EngineError {
     EngineError::format(format!(
         "the template nests mappings and lists more than {MAX_TEMPLATE_DEPTH} levels deep"
@@ -92,7 +98,7 @@ fn depth(v: &Value) -> usize {
 /// sequences on one line) plus open flow brackets. libyaml builds every level before the
 /// deserialiser's own limit can refuse it, which took tens of seconds for 100,000 levels, so
 /// deep documents are refused before libyaml sees them. Quotes are tracked per line only.
-fn yaml_depth_estimate(body: &str) -> usize {
+pub(crate) fn yaml_depth_estimate(body: &str) -> usize {
     let mut indents: Vec<usize> = Vec::new();
     let mut flow = 0usize;
     let mut deepest = 0usize;

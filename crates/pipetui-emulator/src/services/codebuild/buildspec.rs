@@ -115,6 +115,9 @@ fn yes(v: Option<&Yaml>) -> bool {
 
 /// Parses a buildspec; the error is the message CodeBuild reports with `YAML_FILE_ERROR`.
 pub fn parse(text: &str) -> Result<Buildspec, String> {
+    if crate::cloudformation::engine::yaml::yaml_too_deep(text) {
+        return Err("Invalid YAML: the document nests too deeply".into());
+    }
     let doc: Yaml = serde_yaml_ng::from_str(text).map_err(|e| format!("Invalid YAML: {e}"))?;
     if doc.as_mapping().is_none() {
         return Err("Invalid buildspec: expected a YAML map".into());

@@ -18,6 +18,9 @@ use crate::protocol::{Input, ServiceError, ServiceId};
 use crate::service::{Ctx, Service, unknown_operation};
 use model::{ACTIVE, DEPLOYMENT, SVC};
 
+/// Reads an AppSpec file's text as CodeDeploy does (for white-box tests of hostile input).
+pub use plan::parse_spec as parse_appspec;
+
 #[derive(Debug, Default)]
 pub struct CodeDeploy {
     /// Hook scripts running now; they outlive the call that started them.

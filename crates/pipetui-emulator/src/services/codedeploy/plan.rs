@@ -66,6 +66,9 @@ pub fn read_appspec(dir: &Path) -> Result<Value, String> {
 }
 
 pub fn parse_spec(text: &str) -> Result<Value, String> {
+    if crate::cloudformation::engine::yaml::yaml_too_deep(text) {
+        return Err("The AppSpec file is invalid: it nests too deeply".into());
+    }
     serde_yaml_ng::from_str::<Value>(text).map_err(|e| format!("The AppSpec file is invalid: {e}"))
 }
 
