@@ -71,7 +71,7 @@ pub fn run(loaded: &Loaded, args: &InitArgs, state_dir: &Path) -> color_eyre::Re
 
 /// Plans and applies the template; the exit code says how it went.
 async fn provision(session: &Session, name: &str, body: &str, args: &InitArgs) -> ExitCode {
-    let prov = Provisioner::new(&session.clients, name);
+    let prov = Provisioner::new(&session.clients, name).with_emulator(session.emulator().cloned());
     loop {
         let plan = match prov.plan(body).await {
             Ok(p) => p,

@@ -19,6 +19,9 @@ struct StackInfo {
     status: String,
 }
 
+/// The embedded emulator's bucket for templates over the inline limit.
+const TEMPLATE_BUCKET: &str = "pipetui-templates";
+
 /// One stack's init/destroy operations through one CloudFormation client.
 pub struct Provisioner {
     cfn: Client,
@@ -26,6 +29,8 @@ pub struct Provisioner {
     real_aws: bool,
     pace: Pace,
     stack: String,
+    /// The embedded emulator, whose S3 holds templates over the inline limit.
+    emulator: Option<std::sync::Arc<pipetui_emulator::Emulator>>,
 }
 
 impl Provisioner {
@@ -36,7 +41,18 @@ impl Provisioner {
             real_aws: matches!(clients.target, Target::Aws { .. }),
             pace: Pace::for_target(&clients.target),
             stack: stack.to_string(),
+            emulator: None,
         }
+    }
+
+    /// Templates over CloudFormation's inline limit go through the embedded emulator's S3 and a
+    /// `TemplateURL`, as `aws cloudformation deploy --s3-bucket` does on AWS.
+    pub fn with_emulator(
+        mut self,
+        emulator: Option<std::sync::Arc<pipetui_emulator::Emulator>>,
+    ) -> Self {
+        self.emulator = emulator;
+        self
     }
 
     pub fn with_pace(mut self, pace: Pace) -> Self {
@@ -100,12 +116,27 @@ impl Provisioner {
         } else {
             ChangeSetType::Update
         };
-        self.cfn
+        let mut request = self
+            .cfn
             .create_change_set()
             .stack_name(&self.stack)
             .change_set_name(&change_set)
-            .change_set_type(kind)
-            .template_body(template)
+            .change_set_type(kind);
+        request = match (&self.emulator, template.len() > MAX_INLINE_TEMPLATE) {
+            (Some(emulator), true) => {
+                let key = format!("{}/{change_set}.json", self.stack);
+                let url = emulator
+                    .put_object(TEMPLATE_BUCKET, &key, template.as_bytes())
+                    .map_err(|e| {
+                        AwsError::Other(format!(
+                            "cannot stage the template in the emulator's S3: {e}"
+                        ))
+                    })?;
+                request.template_url(url)
+            }
+            _ => request.template_body(template),
+        };
+        request
             .capabilities(Capability::CapabilityIam)
             .capabilities(Capability::CapabilityNamedIam)
             .description("pipetui init")

@@ -392,3 +392,39 @@ fn fault_keys_and_probabilities_are_validated() {
             "unknown service \"s3\" in a fault key",
         ));
 }
+
+/// The ECS example's template is over CloudFormation's 51,200-byte inline limit (which the
+/// emulator enforces as AWS does): `init` stages it in the embedded emulator's S3 and creates the
+/// stack from its `TemplateURL`, as `aws cloudformation deploy --s3-bucket` would on AWS.
+#[test]
+fn init_creates_a_stack_whose_template_is_over_the_inline_limit() {
+    let s = Sandbox::new();
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/examples/s3-ecs-bluegreen-kms-dashboard.toml");
+    let out = s
+        .cmd()
+        .env("PIPETUI_EMULATOR__CLOCK_SPEED", "1000")
+        .args(["template", "--config"])
+        .arg(&config)
+        .args(["--output", "t.json"])
+        .output()
+        .expect("template");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(s.dir.path().join("t.json")).expect("template file");
+    let compact =
+        serde_json::to_string(&serde_json::from_str::<serde_json::Value>(&text).expect("json"))
+            .expect("compact");
+    assert!(compact.len() > 51_200, "{} bytes", compact.len());
+    s.cmd()
+        .env("PIPETUI_EMULATOR__CLOCK_SPEED", "1000")
+        .args(["init", "--yes", "--no-tui", "--config"])
+        .arg(&config)
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("outputs:"));
+    let staged = s.dir.path().join("state/s3/pipetui-templates");
+    assert!(
+        staged.is_dir(),
+        "the template was staged in the emulator's S3"
+    );
+}

@@ -139,6 +139,21 @@ impl Emulator {
         })
     }
 
+    /// Stores `body` as the S3 object `bucket/key` of the emulator's S3 model (a file under the
+    /// work directory), where a `TemplateURL` reads it: a stand-in for PutObject until the
+    /// emulator speaks S3's REST protocol. Returns the object's URL.
+    pub fn put_object(&self, bucket: &str, key: &str, body: &[u8]) -> std::io::Result<String> {
+        let path = self
+            .settings
+            .s3_path(bucket, key)
+            .map_err(|e| std::io::Error::other(e.message))?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&path, body)?;
+        Ok(format!("https://{bucket}.s3.amazonaws.com/{key}"))
+    }
+
     /// This emulator as an `Arc`, for work that outlives one call (a build's process thread).
     pub fn arc(&self) -> Option<Arc<Emulator>> {
         self.me.upgrade()

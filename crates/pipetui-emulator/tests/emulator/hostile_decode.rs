@@ -455,3 +455,64 @@ fn an_appspec_nested_100000_deep_is_invalid_at_once() {
     let err = pipetui_emulator::services::codedeploy::parse_appspec(&spec).expect_err("too deep");
     assert!(err.contains("nests too deeply"), "{err}");
 }
+
+/// Templates over the inline limit come by `TemplateURL` from S3 (1 MB at most); a URL that is
+/// not an S3 object URL, or names no object, is refused as CloudFormation refuses it.
+#[tokio::test]
+async fn templates_by_url_are_read_from_s3_up_to_one_megabyte() {
+    let emu = emulator();
+    let cfn = Cfn::new(&sdk_config(&emu));
+    let mut resources = serde_json::Map::new();
+    for i in 0..700 {
+        resources.insert(
+            format!("Topic{i:03}"),
+            json!({ "Type": "AWS::SNS::Topic", "Properties": { "TopicName": format!("a-rather-long-topic-name-{i:03}") } }),
+        );
+    }
+    let body = json!({ "Resources": resources }).to_string();
+    assert!(body.len() > 51_200, "{} bytes", body.len());
+    let inline = cfn
+        .create_stack()
+        .stack_name("big")
+        .template_body(&body)
+        .send()
+        .await;
+    assert_eq!(code(inline), "ValidationError");
+    let url = emu
+        .put_object("templates", "big/stack.json", body.as_bytes())
+        .expect("staged");
+    cfn.create_stack()
+        .stack_name("big")
+        .template_url(&url)
+        .send()
+        .await
+        .expect("created from the URL");
+    let missing = cfn
+        .create_stack()
+        .stack_name("other")
+        .template_url("https://templates.s3.amazonaws.com/nope.json")
+        .send()
+        .await;
+    assert_eq!(code(missing), "ValidationError");
+    let foreign = cfn
+        .create_stack()
+        .stack_name("other")
+        .template_url("https://example.com/stack.json")
+        .send()
+        .await;
+    assert_eq!(code(foreign), "ValidationError");
+    let huge = format!(
+        "{{\"Resources\": {{}}, \"Description\": \"{}\"}}",
+        "x".repeat(1_100_000)
+    );
+    let url = emu
+        .put_object("templates", "huge.json", huge.as_bytes())
+        .expect("staged");
+    let too_big = cfn
+        .create_stack()
+        .stack_name("huge")
+        .template_url(&url)
+        .send()
+        .await;
+    assert_eq!(code(too_big), "ValidationError");
+}

@@ -113,6 +113,14 @@ impl Service for CloudFormation {
         input: Input<'_>,
     ) -> Result<Value, ServiceError> {
         let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let fetched;
+        let input = match ops::fetch_template_url(ctx, &input)? {
+            Some(with_body) => {
+                fetched = with_body;
+                Input(&fetched)
+            }
+            None => input,
+        };
         match operation {
             "ValidateTemplate" => ops::validate_template(input),
             "CreateStack" => ops::create_stack(ctx, input),

@@ -43,19 +43,93 @@ pub(super) fn stack(ctx: &Ctx<'_>, name_or_id: &str) -> Result<Stack, ServiceErr
 /// The longest inline `TemplateBody` AWS accepts, in bytes (templates by URL may be 1 MB).
 pub(super) const MAX_TEMPLATE_BODY: usize = 51_200;
 
+/// The largest template CloudFormation reads from a `TemplateURL` (1 MB).
+const MAX_TEMPLATE_BY_URL: u64 = 1024 * 1024;
+
+/// Marks a body read from `TemplateURL` (the URL's limit, not the inline one, applies).
+const FROM_URL: &str = "__pipetuiTemplateFromUrl";
+
 pub(super) fn template_body(input: &Input<'_>) -> Result<String, ServiceError> {
+    let from_url = input.bool(FROM_URL) == Some(true);
     match (input.str("TemplateBody"), input.str("TemplateURL")) {
-        (Some(b), _) if b.len() > MAX_TEMPLATE_BODY => Err(ServiceError::validation(format!(
-            "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {MAX_TEMPLATE_BODY}"
-        ))),
+        (Some(_), Some(_)) if !from_url => Err(ServiceError::validation(
+            "Specify exactly one of TemplateBody or TemplateURL.",
+        )),
+        (Some(b), _) if !from_url && b.len() > MAX_TEMPLATE_BODY => {
+            Err(ServiceError::validation(format!(
+                "1 validation error detected: Value at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to {MAX_TEMPLATE_BODY}"
+            )))
+        }
         (Some(b), _) => Ok(b.to_string()),
         (None, Some(_)) => Err(ServiceError::validation(
-            "TemplateURL is not supported by the emulator: pass TemplateBody",
+            "TemplateURL must be a supported URL.",
         )),
         (None, None) => Err(ServiceError::validation(
             "Either Template URL or Template Body must be specified.",
         )),
     }
+}
+
+/// `(bucket, key)` of an S3 object URL CloudFormation accepts: virtual-hosted
+/// (`https://b.s3[.region].amazonaws.com/key`) or path style (`https://s3[.region].amazonaws.com/b/key`).
+pub fn s3_object_of_url(url: &str) -> Option<(String, String)> {
+    let rest = url.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/')?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let s3_host = |h: &str| {
+        h == "s3.amazonaws.com"
+            || (h.starts_with("s3.") || h.starts_with("s3-")) && h.ends_with(".amazonaws.com")
+    };
+    let (bucket, key) = if s3_host(host) {
+        let (b, k) = path.split_once('/')?;
+        (b.to_string(), k.to_string())
+    } else {
+        let (b, h) = host.split_once(".s3")?;
+        if !h.ends_with(".amazonaws.com") {
+            return None;
+        }
+        (b.to_string(), path.to_string())
+    };
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
+}
+
+/// With a `TemplateURL` (and no body), the input with the template read from the emulator's S3
+/// (an object is a file under `s3/<bucket>/<key>` of the work directory) as its body.
+pub(super) fn fetch_template_url(
+    ctx: &Ctx<'_>,
+    input: &Input<'_>,
+) -> Result<Option<Value>, ServiceError> {
+    let (Some(url), None) = (input.str("TemplateURL"), input.str("TemplateBody")) else {
+        return Ok(None);
+    };
+    let Some((bucket, key)) = s3_object_of_url(url) else {
+        return Err(ServiceError::validation(
+            "TemplateURL must be a supported URL.",
+        ));
+    };
+    let missing = || {
+        ServiceError::validation(format!(
+            "S3 error: The specified key does not exist. (bucket {bucket}, key {key})"
+        ))
+    };
+    let path = ctx.emulator.settings.s3_path(&bucket, &key)?;
+    let meta = std::fs::metadata(&path).map_err(|_| missing())?;
+    if !meta.is_file() {
+        return Err(missing());
+    }
+    if meta.len() > MAX_TEMPLATE_BY_URL {
+        return Err(ServiceError::validation(format!(
+            "Template may not exceed {MAX_TEMPLATE_BY_URL} bytes in size."
+        )));
+    }
+    let body = std::fs::read_to_string(&path)
+        .map_err(|e| ServiceError::validation(format!("S3 error: {e}")))?;
+    let mut with_body = input.0.clone();
+    if let Some(map) = with_body.as_object_mut() {
+        map.insert("TemplateBody".into(), Value::String(body));
+        map.insert(FROM_URL.into(), Value::Bool(true));
+    }
+    Ok(Some(with_body))
 }
 
 pub(super) fn check_name(name: &str) -> Result<(), ServiceError> {
