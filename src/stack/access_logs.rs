@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::artifacts::deny_insecure_transport;
 use super::{CICD, Ctx, Resource, fns, ids, network};
 use crate::config::NameKind;
 
@@ -91,14 +92,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
     let bucket_arn = fns::get_att(ids::ACCESS_LOGS, "Arn");
     let objects = |prefix: &str| fns::sub(format!("${{{}.Arn}}/{prefix}*", ids::ACCESS_LOGS));
     let mut statements = vec![
-        json!({
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn, objects("")],
-            "Condition": { "Bool": { "aws:SecureTransport": "false" } }
-        }),
+        deny_insecure_transport(bucket_arn, objects("")),
         json!({
             "Sid": "S3ServerAccessLogs",
             "Effect": "Allow",

@@ -1,6 +1,6 @@
 //! The artifact bucket: versioned, encrypted, private, expiring, TLS-only.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::access_logs::ARTIFACT_PREFIX;
 use super::kms::remote_account_roots;
@@ -56,14 +56,7 @@ pub fn render(ctx: &mut Ctx<'_>) {
         json!(["aws:kms", "AES256"])
     };
     let mut statements = vec![
-        json!({
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [bucket_arn.clone(), objects.clone()],
-            "Condition": { "Bool": { "aws:SecureTransport": "false" } }
-        }),
+        deny_insecure_transport(bucket_arn.clone(), objects.clone()),
         json!({
             "Sid": "DenyUnencryptedObjectUploads",
             "Effect": "Deny",
@@ -91,4 +84,16 @@ pub fn render(ctx: &mut Ctx<'_>) {
         }),
     );
     ctx.add("ArtifactBucketPolicy", CICD, policy);
+}
+
+/// The bucket-policy statement that refuses every request not made over TLS.
+pub fn deny_insecure_transport(bucket_arn: Value, objects: Value) -> Value {
+    json!({
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, objects],
+        "Condition": { "Bool": { "aws:SecureTransport": "false" } }
+    })
 }

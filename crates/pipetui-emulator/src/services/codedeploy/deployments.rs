@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use super::CodeDeploy;
 use super::engine::{Ending, refresh};
 use super::model::*;
-use super::plan;
+use super::{names, plan};
 use crate::protocol::{Input, ServiceError, ts};
 use crate::service::Ctx;
 
@@ -84,24 +84,8 @@ impl CodeDeploy {
         ctx: &Ctx<'_>,
         input: Input<'_>,
     ) -> Result<Value, ServiceError> {
-        let app = input
-            .str("applicationName")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                err(
-                    "ApplicationNameRequiredException",
-                    "Application name is required",
-                )
-            })?;
-        let group = input
-            .str("deploymentGroupName")
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                err(
-                    "DeploymentGroupNameRequiredException",
-                    "Deployment Group name is required",
-                )
-            })?;
+        let app = names::app_name(&input)?;
+        let group = names::group_name(&input)?;
         let revision = input
             .get("revision")
             .filter(|r| r.is_object())
