@@ -431,7 +431,11 @@ fn environments(config: &Config, c: &mut Checker<'_>) {
                     "production environment \"{}\" would serve its load balancer's traffic as plain HTTP",
                     e.name
                 ),
-                Some("set certificate_arn to an ACM certificate for HTTPS, or plain_http = true to accept HTTP".into()),
+                Some(if c.user_set(&format!("{base}.name")) {
+                    "set certificate_arn to an ACM certificate for HTTPS, or plain_http = true to accept HTTP".into()
+                } else {
+                    "the environments are the built-in defaults: declare your [[environments]], the production one with certificate_arn (HTTPS) or plain_http = true (HTTP)".into()
+                }),
             );
         }
         if !alb && (e.certificate_arn.is_some() || e.plain_http) {

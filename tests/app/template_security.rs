@@ -233,6 +233,11 @@ fn plain_http_in_production_is_refused_unless_the_config_says_so() {
     assert!(err.contains("environments.1.name"), "{err}");
     assert!(err.contains("plain HTTP"), "{err}");
     assert!(err.contains("certificate_arn"), "{err}");
+    // Without [[environments]] the built-in production environment is the one refused, and the
+    // hint says where the choice goes.
+    let err =
+        try_variant(ECS.split("[[environments]]").next().unwrap_or(ECS)).expect_err("refused");
+    assert!(err.contains("declare your [[environments]]"), "{err}");
     let ok = try_variant(&ecs_with_production("plain_http = true")).expect("an explicit choice");
     let t = template(&ok);
     let listener = &t["Resources"]["ProductionProdListener"];
