@@ -151,7 +151,6 @@ impl AuditLog {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(open_err)?;
         migrate(&mut conn, &path)?;
-        crate::paths::restrict_files(state_dir);
         Ok(Self {
             path,
             conn: Mutex::new(conn),

@@ -47,7 +47,8 @@ pub fn init(state_dir: &Path) -> Option<WorkerGuard> {
     installed.is_ok().then_some(guard)
 }
 
-/// An append-only, owner-only log file that rotates to `<name>.1` at a size cap.
+/// An append-only, owner-only log file that rotates to `<name>.1` at a size cap. Written here
+/// because `tracing-appender` rotates by time only, and a flood of lines must not fill the disk.
 #[derive(Debug)]
 pub struct CappedLog {
     path: PathBuf,

@@ -45,8 +45,9 @@ pub fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File>
     Ok(file)
 }
 
-/// Sets `0600` on the state dir's data files that exist, SQLite's `-wal`/`-shm` companions
-/// included (SQLite creates those with the database file's mode from then on).
+/// Sets `0600` on the state dir's data files an older pipetui left readable, SQLite's
+/// `-wal`/`-shm` companions included (new ones are created owner-only by their owners: the
+/// audit log, the emulator's store, the log writer). Run once at start-up.
 pub fn restrict_files(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
     for name in PRIVATE_FILES {

@@ -56,8 +56,6 @@ impl Session {
                 state_dir.display()
             ))
         })?;
-        // The emulator's database (and its -wal/-shm) is operators' data: owner-only.
-        crate::paths::restrict_files(state_dir);
         Ok(Self::embedded(emulator, &settings))
     }
 

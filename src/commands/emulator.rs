@@ -24,7 +24,6 @@ pub fn serve_command(
                 return Ok(ExitCode::FAILURE);
             }
         };
-        crate::paths::restrict_files(state_dir);
         for (key, f) in &loaded.config.emulator.faults {
             let (service, operation) = key.split_once(':').map_or((key.as_str(), None), |(s, o)| (s, Some(o)));
             // Validation already refused unknown service names.

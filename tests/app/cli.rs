@@ -428,3 +428,96 @@ fn init_creates_a_stack_whose_template_is_over_the_inline_limit() {
         "the template was staged in the emulator's S3"
     );
 }
+
+/// Whether `pid` runs (a zombie waiting to be reaped does not count).
+fn process_runs(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit(')')
+                .next()
+                .map(|rest| rest.trim_start().to_string())
+        })
+        .is_some_and(|rest| !rest.starts_with('Z'))
+}
+
+/// A build's process outlives a kill -9 of `pipetui emulator serve`; the next `emulator serve`
+/// on the same state dir kills the build's recorded process group.
+#[test]
+fn a_build_orphaned_by_kill_9_is_killed_when_the_emulator_restarts() {
+    use aws_sdk_codebuild::types::{
+        ArtifactsType, ComputeType, EnvironmentType, ProjectArtifacts, ProjectEnvironment,
+        ProjectSource, SourceType,
+    };
+    let s = Sandbox::new();
+    let pid_file = s.dir.path().join("build.pid");
+    let (mut child, url) = start_emulator(&s, &example());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let cb = aws_sdk_codebuild::Client::new(&sdk_config(&url).await);
+        let buildspec = format!(
+            "version: 0.2\nphases:\n  build:\n    commands:\n      - sh -c 'echo $$ > {}; exec sleep 600'\n",
+            pid_file.display()
+        );
+        let source = ProjectSource::builder()
+            .r#type(SourceType::NoSource)
+            .buildspec(buildspec);
+        let environment = ProjectEnvironment::builder()
+            .r#type(EnvironmentType::LinuxContainer)
+            .image("aws/codebuild/standard:7.0")
+            .compute_type(ComputeType::BuildGeneral1Small);
+        let artifacts = ProjectArtifacts::builder().r#type(ArtifactsType::NoArtifacts);
+        cb.create_project()
+            .name("orphan")
+            .source(source.build().expect("source"))
+            .environment(environment.build().expect("environment"))
+            .artifacts(artifacts.build().expect("artifacts"))
+            .service_role("arn:aws:iam::000000000000:role/build")
+            .send()
+            .await
+            .expect("create project");
+        cb.start_build()
+            .project_name("orphan")
+            .send()
+            .await
+            .expect("start build");
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let pid = loop {
+        let pid = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok());
+        if let Some(pid) = pid {
+            break pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the build never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        process_runs(pid),
+        "the build outlives the emulator's kill -9"
+    );
+    let (mut child, _url) = start_emulator(&s, &example());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while process_runs(pid) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let orphan_left = process_runs(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+    if orphan_left {
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    }
+    assert!(
+        !orphan_left,
+        "the restarted emulator killed the orphaned build"
+    );
+}

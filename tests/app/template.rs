@@ -8,19 +8,33 @@ use pipetui::config::{Config, ConfigFile, NameKind, load};
 use pipetui::stack::{Template, render, try_render};
 use serde_json::Value;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn load_path(path: &Path) -> Config {
-    match load(
+/// The config at `path`, or every problem it has as one message.
+pub(crate) fn try_load(path: &Path) -> Result<Config, String> {
+    load(
         ConfigFile::Explicit(path.to_path_buf()),
         std::iter::empty(),
         &Default::default(),
-    ) {
-        Ok(l) => l.config,
-        Err(e) => panic!("{}: {e}", path.display()),
-    }
+    )
+    .map(|l| l.config)
+    .map_err(|e| e.to_string())
+}
+
+/// A config from the embedded defaults plus `toml`, or its problems.
+pub(crate) fn try_variant(toml: &str) -> Result<Config, String> {
+    let f = tempfile::Builder::new()
+        .suffix(".toml")
+        .tempfile()
+        .expect("temp file");
+    std::fs::write(f.path(), toml).expect("write");
+    try_load(f.path())
+}
+
+fn load_path(path: &Path) -> Config {
+    try_load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn example() -> Config {
@@ -29,12 +43,7 @@ fn example() -> Config {
 
 /// A config from the embedded defaults plus `toml`.
 fn variant(toml: &str) -> Config {
-    let f = tempfile::Builder::new()
-        .suffix(".toml")
-        .tempfile()
-        .expect("temp file");
-    std::fs::write(f.path(), toml).expect("write");
-    load_path(f.path())
+    try_variant(toml).unwrap_or_else(|e| panic!("{e}"))
 }
 
 const VARIANTS: &[&str] = &[

@@ -3,34 +3,13 @@
 //! and bucket access logs, HTTPS production listeners, and plain HTTP in production only when
 //! the config says so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use pipetui::config::{Config, ConfigFile, load};
+use pipetui::config::Config;
 use pipetui::stack::render;
 use serde_json::{Value, json};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn try_load(path: &Path) -> Result<Config, String> {
-    load(
-        ConfigFile::Explicit(path.to_path_buf()),
-        std::iter::empty(),
-        &Default::default(),
-    )
-    .map(|l| l.config)
-    .map_err(|e| e.to_string())
-}
-
-fn try_variant(toml: &str) -> Result<Config, String> {
-    let f = tempfile::Builder::new()
-        .suffix(".toml")
-        .tempfile()
-        .expect("temp file");
-    std::fs::write(f.path(), toml).expect("write");
-    try_load(f.path())
-}
+use crate::template::{root, try_load, try_variant};
 
 fn template(config: &Config) -> Value {
     serde_json::to_value(render(config)).expect("template as JSON")

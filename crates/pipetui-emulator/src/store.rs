@@ -56,20 +56,9 @@ pub struct Record {
 impl Store {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, rusqlite::Error> {
-        // Owner-only from the first byte: SQLite gives the -wal and -shm files the database
-        // file's mode, so creating it 0600 here leaves no window where the state is readable.
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            let created = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o600)
-                .open(path);
-            if let Err(e) = created {
-                return Err(rusqlite::Error::InvalidPath(path.join(format!("({e})"))));
-            }
+        if let Err(e) = owner_only(path) {
+            return Err(rusqlite::Error::InvalidPath(path.join(format!("({e})"))));
         }
         Self::init(Connection::open(path)?)
     }
@@ -349,6 +338,30 @@ impl Tx<'_> {
     }
 }
 
+/// Owner-only from the first byte: the database is created (or tightened) `0600` before SQLite
+/// opens it, and SQLite gives new -wal and -shm files the database's mode; companions an older
+/// version left are tightened too.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let private = std::fs::Permissions::from_mode(0o600);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?
+        .set_permissions(private.clone())?;
+    for suffix in ["-wal", "-shm"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        if std::path::Path::new(&companion).exists() {
+            std::fs::set_permissions(&companion, private.clone())?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +382,22 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{name}: {mode:o}");
+        }
+        // Files an older version left readable are tightened when the store opens again.
+        drop(store);
+        for name in ["emulator.db", "emulator.db-wal"] {
+            let path = dir.path().join(name);
+            if path.exists() {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            }
+        }
+        let _store = Store::open(&path).unwrap();
+        for name in ["emulator.db", "emulator.db-wal"] {
+            let path = dir.path().join(name);
+            if path.exists() {
+                let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "reopened {name}: {mode:o}");
+            }
         }
     }
 
